@@ -1,0 +1,232 @@
+"""The child side of create and exec: one linear sequence, in the order the kernel needs.
+
+Runs in a forked copy of the runtime and never returns: it ends in execve of the user's
+program, or in `_exit(1)` after telling the parent what failed. Every step that can fail
+reports through the sync channel, so the parent can print one line and clean up.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import dataclass
+
+from estiba.runtime import console, process, rootfs
+from estiba.runtime import syscalls as sc
+from estiba.runtime.capabilities import CapabilityMasks
+from estiba.runtime.hooks import run_hooks
+from estiba.runtime.spec import NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES, Process, Spec
+from estiba.runtime.state import EXEC_FIFO
+from estiba.runtime.sync import Channel, Msg
+
+# setns(2) order for existing namespaces: the user namespace first, so that we hold
+# capabilities over the others; the mount namespace after those whose files we open.
+JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
+
+
+@dataclass
+class InitContext:
+    calls: sc.Syscalls
+    channel: Channel
+    process: Process
+    masks: CapabilityMasks | None
+    top_cap: int
+    seccomp: object  # SeccompConfig or None
+    console: socket.socket | None
+    # create only
+    spec: Spec | None = None
+    state_dir_fd: int = -1
+    no_pivot: bool = False
+    # exec only: namespace type -> fd of the container's namespace to join
+    join_fds: dict[str, int] | None = None
+    preserve_fds: int = 0
+
+
+def child_main(ctx: InitContext) -> None:
+    """Entry point in the forked child; never returns."""
+    try:
+        if ctx.join_fds is None:
+            _create_sequence(ctx)
+        else:
+            _exec_sequence(ctx)
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
+        message = _describe(exc)
+        try:
+            ctx.channel.send(Msg.ERROR, message)
+        except OSError:
+            print(f"estiba-runtime: {message}", file=sys.stderr, flush=True)
+        os._exit(1)
+    os._exit(1)  # not reached: the sequences end in execve
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror if ": " in exc.strerror else f"{exc.strerror}"
+        if exc.filename and str(exc.filename) not in text:
+            text = f"{exc.filename}: {text}"
+        return text
+    return str(exc) or type(exc).__name__
+
+
+def _enter_user_namespace(ctx: InitContext, spec: Spec) -> None:
+    user = spec.linux.namespace("user")
+    if user is None:
+        return
+    if user.path:
+        fd = os.open(user.path, os.O_RDONLY | os.O_CLOEXEC)
+        ctx.calls.setns(fd, sc.CLONE_NEWUSER)
+        os.close(fd)
+    else:
+        ctx.calls.unshare(sc.CLONE_NEWUSER)
+        ctx.channel.send(Msg.MAP_IDS)
+        ctx.channel.expect(Msg.IDS_MAPPED)
+    # Become root of the new namespace (we were an unmapped id there).
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+
+
+def _fork_into_pid_namespace(ctx: InitContext, needed: bool) -> None:
+    """unshare/setns of a pid namespace applies to children only: fork, and let the
+    child carry on as the container's process while this one reports its pid and exits."""
+    if not needed:
+        ctx.channel.send(Msg.PID, os.getpid())
+        return
+    pid = os.fork()
+    if pid:
+        ctx.channel.send(Msg.PID, pid)
+        os._exit(0)
+
+
+def _create_sequence(ctx: InitContext) -> None:
+    spec = ctx.spec
+    calls = ctx.calls
+    channel = ctx.channel
+    channel.expect(Msg.GO)  # the parent has put us in the container's cgroup
+
+    # 1. Namespaces: the user namespace first, since it owns the ones made after it.
+    _enter_user_namespace(ctx, spec)
+    new_flags = 0
+    for ns_type in JOIN_ORDER:
+        namespace = spec.linux.namespace(ns_type)
+        if namespace is None or ns_type == "user":
+            continue
+        if namespace.path:
+            fd = os.open(namespace.path, os.O_RDONLY | os.O_CLOEXEC)
+            calls.setns(fd, NAMESPACE_FLAGS[ns_type])
+            os.close(fd)
+        else:
+            new_flags |= NAMESPACE_FLAGS[ns_type]
+    if new_flags:
+        calls.unshare(new_flags)
+    needs_fork = spec.linux.namespace("pid") is not None or spec.linux.namespace("time") is not None
+    _fork_into_pid_namespace(ctx, needs_fork)
+    os.setsid()
+
+    network = spec.linux.namespace("network")
+    if network is not None and not network.path:
+        calls.set_interface_up("lo")
+
+    # 2. The root filesystem, still seeing the host so that bind sources resolve.
+    cgroup_mounts = rootfs.host_cgroup_mounts() if any(m.type == "cgroup" for m in spec.mounts) else []
+    rootfs.prepare_root(calls, spec)
+    rootfs.mount_all(calls, spec, cgroup_mounts)
+    dev_is_bind = any(m.destination == "/dev" and rootfs.plan_mount(m).kind == "bind" for m in spec.mounts)
+    if not dev_is_bind:
+        rootfs.create_devices(calls, spec)
+        rootfs.setup_dev_symlinks(spec)
+
+    # 3. Hooks that must see the container's namespaces but the host's filesystem.
+    channel.send(Msg.RUN_HOOKS)
+    state = channel.expect(Msg.HOOKS_DONE)
+    run_hooks("createContainer", spec.hooks.create_container, state)
+
+    # libseccomp is loaded and the filter compiled now: after pivot_root the host's
+    # libraries are out of reach.
+    seccomp_filter = _build_seccomp(ctx)
+
+    # 4. Into the new root.
+    if ctx.no_pivot:
+        rootfs.move_root(calls, spec.root_path)
+    else:
+        rootfs.pivot_root(calls, spec.root_path)
+    if ctx.process.terminal:
+        console.setup(calls, ctx.console, ctx.process.console_size, mount_console=True)
+    elif ctx.console is not None:
+        ctx.console.close()
+    rootfs.finalize(calls, spec)
+    if spec.linux.namespace("uts") is not None:
+        if spec.hostname:
+            calls.sethostname(spec.hostname)
+        if spec.domainname:
+            calls.setdomainname(spec.domainname)
+    rootfs.write_sysctls(spec.linux.sysctl)
+
+    # 5. The parent sets rlimits and oom_score_adj from outside while we are root.
+    channel.send(Msg.READY)
+    channel.expect(Msg.CONTINUE)
+    process.mark_fds_cloexec(3 + ctx.preserve_fds)
+    program, env = process.finalize(calls, ctx.process, ctx.masks, seccomp_filter, ctx.top_cap)
+    channel.send(Msg.DONE)
+    channel.close()
+
+    # 6. Wait for `start`: opening the fifo blocks until it opens the other end.
+    fifo = os.open(EXEC_FIFO, os.O_WRONLY | os.O_CLOEXEC, dir_fd=ctx.state_dir_fd)
+    os.write(fifo, b"0")
+    os.close(fifo)
+    os.close(ctx.state_dir_fd)
+    if spec.hooks.start_container:
+        started = dict(state, status="running", pid=os.getpid())
+        run_hooks("startContainer", spec.hooks.start_container, started)
+    process.exec_program(program, ctx.process, env)
+
+
+def _exec_sequence(ctx: InitContext) -> None:
+    calls = ctx.calls
+    channel = ctx.channel
+    channel.expect(Msg.GO)
+    fds = ctx.join_fds
+    for ns_type in JOIN_ORDER:
+        if ns_type in fds:
+            calls.setns(fds[ns_type], NAMESPACE_FLAGS[ns_type])
+            os.close(fds[ns_type])
+            if ns_type == "user":
+                os.setresgid(0, 0, 0)
+                os.setresuid(0, 0, 0)
+    _fork_into_pid_namespace(ctx, "pid" in fds or "time" in fds)
+    os.setsid()
+    seccomp_filter = _build_seccomp(ctx)
+    if ctx.process.terminal:
+        console.setup(calls, ctx.console, ctx.process.console_size, mount_console=False)
+    elif ctx.console is not None:
+        ctx.console.close()
+    channel.send(Msg.READY)
+    channel.expect(Msg.CONTINUE)
+    process.mark_fds_cloexec(3 + ctx.preserve_fds)
+    program, env = process.finalize(calls, ctx.process, ctx.masks, seccomp_filter, ctx.top_cap)
+    channel.send(Msg.DONE)
+    channel.close()
+    process.exec_program(program, ctx.process, env)
+
+
+def _build_seccomp(ctx: InitContext):
+    if ctx.seccomp is None:
+        return None
+    from estiba.runtime import seccomp
+
+    return seccomp.build(ctx.seccomp)
+
+
+def namespace_fds_of(pid: int, wanted: tuple[str, ...] = tuple(NAMESPACE_PROC_NAMES)) -> dict[str, int]:
+    """Open the namespaces of `pid` that differ from ours (for exec to join)."""
+    fds = {}
+    for ns_type in wanted:
+        name = NAMESPACE_PROC_NAMES[ns_type]
+        theirs = f"/proc/{pid}/ns/{name}"
+        try:
+            if os.stat(theirs).st_ino == os.stat(f"/proc/self/ns/{name}").st_ino:
+                continue
+            fds[ns_type] = os.open(theirs, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+    return fds
