@@ -9,7 +9,7 @@ sets are installed.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from estiba.runtime import syscalls as sc
 
@@ -36,8 +36,7 @@ def last_cap() -> int:
         return len(CAPABILITIES) - 1
 
 
-@dataclass(frozen=True)
-class CapabilityMasks:
+class CapabilityMasks(NamedTuple):
     bounding: int
     effective: int
     permitted: int
@@ -86,11 +85,10 @@ def drop_bounding(calls: sc.Syscalls, keep: int, top: int) -> None:
 def apply_sets(calls: sc.Syscalls, wanted: CapabilityMasks) -> None:
     """Install effective/permitted/inheritable, then raise the ambient capabilities."""
     calls.capset(wanted.effective, wanted.permitted, wanted.inheritable)
-    # Like runc, an ambient capability the kernel refuses (not in permitted and
-    # inheritable, or no ambient support) is a warning, not a failure.
-    try:
-        calls.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_CLEAR_ALL)
-        for number in wanted.ambient:
+    # Like runc, an ambient capability the kernel refuses (one not in both permitted and
+    # inheritable, as in `runc spec`'s own default) is skipped, not a failure.
+    calls.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_CLEAR_ALL)
+    allowed = wanted.permitted & wanted.inheritable
+    for number in wanted.ambient:
+        if allowed & (1 << number):
             calls.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_RAISE, number)
-    except OSError as exc:
-        print(f"estiba-runtime: warning: cannot raise ambient capabilities: {exc.strerror}", file=sys.stderr)

@@ -79,6 +79,22 @@ def validate(spec: Spec) -> None:
             raise InvalidArgument(f"config.json: linux.{name}: mappings need a user namespace")
 
 
+def cgroup_resources(spec: Spec):
+    """The spec's resources with the device rules runc adds: its always-allowed devices
+    (/dev/null, /dev/pts/*...) and every device the spec itself creates."""
+    import dataclasses
+
+    cgroups = _cgroups()
+    resources = spec.linux.resources or cgroups.Resources()
+    created = tuple(
+        cgroups.DeviceRule(True, "c" if d.type == "u" else d.type, d.major, d.minor, "rwm")
+        for d in spec.linux.devices
+        if d.type != "p"
+    )
+    rules = (*(resources.devices or ()), *cgroups.DEFAULT_DEVICE_RULES, *created)
+    return dataclasses.replace(resources, devices=rules)
+
+
 def spec_state(container_id: str, status: str, pid: int, bundle: str, annotations: dict) -> dict:
     return {
         "ociVersion": "1.0.2",
@@ -209,13 +225,14 @@ def create(
     preserve_fds: int = 0,
     subreaper: bool = False,
     calls: sc.Syscalls | None = None,
+    loaded: tuple[Spec, dict] | None = None,
 ) -> ContainerState:
     """Make the container and leave its process waiting for `start`."""
     calls = calls or sc.Syscalls()
     store = StateStore(root)
     store.dir_of(container_id)  # validates the id before anything else
     bundle = os.path.abspath(bundle)
-    spec, raw = load_bundle(bundle)
+    spec, raw = loaded or load_bundle(bundle)
     validate(spec)
     process = spec.process
     if process.terminal and console_socket is None:
@@ -238,8 +255,7 @@ def create(
         manager = cgroups.manager_for(spec.linux.cgroups_path or cgroups.default_path(container_id))
         manager.create()
         undo.callback(manager.destroy)
-        if spec.linux.resources is not None:
-            manager.set(spec.linux.resources)
+        manager.set(cgroup_resources(spec))
 
         console = None
         if process.terminal:
@@ -318,7 +334,7 @@ def create(
 
 
 def load_manager(state: ContainerState):
-    return _cgroups().load_manager(state.cgroup_paths, state.cgroup_mode)
+    return _cgroups().load(state.cgroup_paths)
 
 
 def start(container_id: str, *, root: str = DEFAULT_ROOT) -> ContainerState:

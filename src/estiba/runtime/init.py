@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from estiba.runtime import console, process, rootfs
 from estiba.runtime import syscalls as sc
@@ -25,8 +25,7 @@ from estiba.runtime.sync import Channel, Msg
 JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
 
 
-@dataclass
-class InitContext:
+class InitContext(NamedTuple):
     calls: sc.Syscalls
     channel: Channel
     process: Process

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from estiba.runtime import syscalls as sc
 from estiba.runtime.securejoin import secure_join
@@ -77,8 +77,7 @@ DEV_SYMLINKS = (
 )
 
 
-@dataclass(frozen=True)
-class MountPlan:
+class MountPlan(NamedTuple):
     """One mount entry, its options split into what mount(2) takes."""
 
     mount: Mount
@@ -183,7 +182,17 @@ def mount_one(
     elif plan.kind == "tmpfs":
         existing = os.stat(dest) if os.path.isdir(dest) else None
         _mkdir_p(dest)
-        _mount_plain(calls, plan, dest)
+        # tmpcopyup: keep a handle on the directory the tmpfs will hide, then copy it in.
+        below = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if plan.copy_up else -1
+        try:
+            _mount_plain(calls, plan, dest)
+            if below >= 0:
+                import shutil
+
+                shutil.copytree(f"/proc/self/fd/{below}", dest, symlinks=True, dirs_exist_ok=True)
+        finally:
+            if below >= 0:
+                os.close(below)
         if existing is not None:
             os.chmod(dest, stat.S_IMODE(existing.st_mode))
         if plan.flags & sc.MS_RDONLY:

@@ -195,7 +195,7 @@ def _parse_arg(spec: Any, where: str) -> SyscallArg:
     for key in ("index", "value", "op"):
         _require(key in spec, f"{where}.{key}", "required")
     index = _uint(spec["index"], f"{where}.index", 32)
-    _require(index < MAX_SYSCALL_ARGS, f"{where}.index", f"{index} is out of range: syscalls have 6 arguments (0-5)")
+    _require(index < MAX_SYSCALL_ARGS, f"{where}.index", f"{index} is out of range: syscall arguments are 0-5")
     return SyscallArg(
         index=index,
         value=_uint(spec["value"], f"{where}.value", 64),
@@ -393,7 +393,8 @@ def build(config: SeccompConfig) -> SeccompFilter:
         for arch in config.architectures:
             token = lib.arch_resolve_name(arch.libseccomp_name)
             if token == 0:
-                raise Unsupported(f"linux.seccomp.architectures: {arch} is not known to libseccomp {_version(lib)}")
+                message = f"linux.seccomp.architectures: {arch} is not known to libseccomp {_version(lib)}"
+                raise Unsupported(message)
             _apply(f"linux.seccomp.architectures: cannot add {arch}", context.arch_add, token)
         for flag in config.flags:
             attribute = getattr(lib, _FLAG_ATTRIBUTE_NAME[flag])
@@ -542,7 +543,9 @@ def docker_profile_to_oci(
     return out
 
 
-def _docker_rule_applies(call: dict[str, Any], at: str, *, caps: set[str], arch: str, kernel: tuple[int, int]) -> bool:
+def _docker_rule_applies(
+    call: dict[str, Any], at: str, *, caps: set[str], arch: str, kernel: tuple[int, int]
+) -> bool:
     excludes = call.get("excludes") or {}
     includes = call.get("includes") or {}
     if arch in (excludes.get("arches") or []):
@@ -581,7 +584,8 @@ def _docker_arch(arch: str | None) -> str:
             arch = arch.replace("mips", "mipsel")
     arch = _UNAME_ARCH.get(arch, arch)
     if arch not in _DOCKER_ARCH:
-        raise InvalidArgument(f'seccomp profile: unknown architecture "{arch}"', hint=f"use one of {', '.join(_DOCKER_ARCH)}")
+        hint = f"use one of {', '.join(_DOCKER_ARCH)}"
+        raise InvalidArgument(f'seccomp profile: unknown architecture "{arch}"', hint=hint)
     return arch
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 from estiba.errors import Conflict, InvalidArgument, NotFound
 
@@ -31,8 +31,7 @@ def validate_id(container_id: str) -> None:
         )
 
 
-@dataclass
-class ContainerState:
+class ContainerState(NamedTuple):
     id: str
     pid: int
     bundle: str
@@ -42,12 +41,12 @@ class ContainerState:
     cgroup_paths: dict[str, str]
     cgroup_mode: str
     config: dict
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = {}  # never mutated: replaced whole
     owner: str = ""
     oci_version: str = "1.0.2"
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
     @classmethod
     def from_json(cls, data: dict) -> "ContainerState":

@@ -104,17 +104,16 @@ def make_dirs(kernel: Kernel, levels: Sequence[str]) -> None:
             raise SystemFault(f"cgroup {level}: cannot create: {exc.strerror}") from exc
 
 
-def remove_tree(kernel: Kernel, directory: str, timeout: float = RMDIR_TIMEOUT) -> None:
+def remove_tree(kernel: Kernel, directory: str, deadline: float) -> None:
     """rmdir a cgroup and any cgroups nested in it, deepest first.
 
     Missing directories are fine (destroy is idempotent). EBUSY means tasks are still
-    exiting, so retry with a growing pause until `timeout`.
+    exiting, so retry with a growing pause until the `deadline` (time.monotonic()).
     """
     if not os.path.isdir(directory):
         return
     nested = [dirpath for dirpath, _d, _f in os.walk(directory, topdown=False)]
     for path in nested:
-        deadline = time.monotonic() + timeout
         pause = 0.005
         while True:
             try:

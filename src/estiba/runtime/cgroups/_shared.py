@@ -61,12 +61,16 @@ class ManagerBase:
         finally:
             self.thaw()
 
-    def destroy(self) -> None:
-        """rmdir in every hierarchy; missing directories are fine, so calling twice is too."""
+    def destroy(self, timeout: float = _kernel.RMDIR_TIMEOUT) -> None:
+        """rmdir in every hierarchy; missing directories are fine, so calling twice is too.
+
+        Busy cgroups (tasks still exiting) are retried for `timeout` seconds in all.
+        """
+        deadline = time.monotonic() + timeout
         first_error = None
         for path in dict.fromkeys(self._paths.values()):
             try:
-                _kernel.remove_tree(self._kernel, path)
+                _kernel.remove_tree(self._kernel, path, deadline)
             except SystemFault as exc:
                 first_error = first_error or exc
         if first_error is not None:

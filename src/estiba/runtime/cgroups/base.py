@@ -78,6 +78,9 @@ class BlockIOResources:
     throttle_read_iops: tuple[DeviceThrottle, ...] = ()
     throttle_write_iops: tuple[DeviceThrottle, ...] = ()
 
+    def any_set(self) -> bool:
+        return self != BlockIOResources()
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceRule:
@@ -189,7 +192,9 @@ class CgroupManager(Protocol):
 
     def kill_all(self, sig: int) -> None: ...
 
-    def destroy(self) -> None: ...
+    def destroy(self, timeout: float = 2.0) -> None:
+        """Remove the cgroup everywhere, waiting up to `timeout` s for exiting tasks."""
+        ...
 
 
 # ---- parsing ---------------------------------------------------------------------------

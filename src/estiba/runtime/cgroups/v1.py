@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import errno
 import os
+from typing import TYPE_CHECKING
 
 from estiba.errors import SystemFault, Unavailable, Unsupported
 from estiba.runtime.cgroups import _kernel, _paths, stats as _stats
 from estiba.runtime.cgroups._kernel import Kernel, exists, read, read_int, write
 from estiba.runtime.cgroups._shared import ManagerBase, wait_for
-from estiba.runtime.cgroups.base import (
-    BlockIOResources,
-    CpuResources,
-    MemoryResources,
-    Resources,
-)
+
+if TYPE_CHECKING:  # base pulls in dataclasses; `delete` and `kill` only need the manager
+    from estiba.runtime.cgroups.base import BlockIOResources, CpuResources, MemoryResources, Resources
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
 
@@ -65,7 +63,7 @@ def needed(resources: Resources) -> dict[str, str]:
             need["cpuset"] = "cpu.cpus/mems"
     if resources.pids_limit is not None:
         need["pids"] = "pids"
-    if b is not None and b != BlockIOResources():
+    if b is not None and b.any_set():
         need["blkio"] = "blockIO"
     if resources.devices is not None:
         need["devices"] = "devices"
@@ -80,6 +78,8 @@ def needed(resources: Resources) -> dict[str, str]:
 
 class V1Manager(ManagerBase):
     """A container's cgroup in every mounted v1 hierarchy (`<root>/<controller>/<path>`)."""
+
+    mode = "v1"
 
     def __init__(
         self,
@@ -125,7 +125,8 @@ class V1Manager(ManagerBase):
             raise Unsupported(
                 "linux.resources.unified: cgroup v2 files cannot be set on a cgroup v1 host"
             )
-        for controller, resource in needed(resources).items():
+        need = needed(resources)
+        for controller, resource in need.items():
             if controller not in self._paths:
                 raise Unavailable(
                     f"linux.resources.{resource}: the {controller} cgroup controller is not mounted"
@@ -141,16 +142,17 @@ class V1Manager(ManagerBase):
         if resources.pids_limit is not None:
             limit = "max" if resources.pids_limit < 0 else str(resources.pids_limit)
             write(self._kernel, self._paths["pids"], "pids.max", limit)
-        if resources.block_io is not None and "blkio" in needed(resources):
+        if resources.block_io is not None and "blkio" in need:
             self._set_blkio(resources.block_io)
         for hugepage in resources.hugepage_limits:
             name = f"hugetlb.{hugepage.page_size}.limit_in_bytes"
             self._write_existing("hugetlb", name, str(hugepage.limit), "hugepageLimits")
-        if resources.network is not None:
-            if resources.network.class_id is not None:
-                write(self._kernel, self._paths["net_cls"], "net_cls.classid", str(resources.network.class_id))
-            for prio in resources.network.priorities:
-                write(self._kernel, self._paths["net_prio"], "net_prio.ifpriomap", f"{prio.name} {prio.priority}")
+        network = resources.network
+        if network is not None and network.class_id is not None:
+            write(self._kernel, self._paths["net_cls"], "net_cls.classid", str(network.class_id))
+        for prio in network.priorities if network is not None else ():
+            line = f"{prio.name} {prio.priority}"
+            write(self._kernel, self._paths["net_prio"], "net_prio.ifpriomap", line)
 
     # ---- controllers -------------------------------------------------------------------
 
@@ -263,7 +265,8 @@ class V1Manager(ManagerBase):
         for device in blkio.weight_device:
             if device.leaf_weight is not None:
                 line = f"{device.major}:{device.minor} {device.leaf_weight}"
-                self._write_existing("blkio", "blkio.leaf_weight_device", line, "blockIO.weightDevice.leafWeight")
+                resource = "blockIO.weightDevice.leafWeight"
+                self._write_existing("blkio", "blkio.leaf_weight_device", line, resource)
         for name, throttles in (
             ("blkio.throttle.read_bps_device", blkio.throttle_read_bps),
             ("blkio.throttle.write_bps_device", blkio.throttle_write_bps),
@@ -343,7 +346,10 @@ class V1Manager(ManagerBase):
 def _cpuacct_stats(path: str, usage: dict) -> None:
     usage["total"] = read_int(path, "cpuacct.usage")
     usage["percpu"] = _stats.int_list(read(path, "cpuacct.usage_percpu"))
-    for key, name in (("percpu_kernel", "cpuacct.usage_percpu_sys"), ("percpu_user", "cpuacct.usage_percpu_user")):
+    for key, name in (
+        ("percpu_kernel", "cpuacct.usage_percpu_sys"),
+        ("percpu_user", "cpuacct.usage_percpu_user"),
+    ):
         if exists(path, name):
             usage[key] = _stats.int_list(read(path, name))
     ticks = _stats.flat_keyed(read(path, "cpuacct.stat"))
@@ -375,7 +381,8 @@ def _blkio_stats(path: str, blkio: dict) -> None:
     # CFQ's files first, then BFQ's, then the throttle layer's, which always exist.
     for prefix in ("blkio.", "blkio.bfq.", "blkio.throttle."):
         if exists(path, prefix + "io_service_bytes_recursive"):
-            blkio["ioServiceBytesRecursive"] = _stats.blkio_v1(read(path, prefix + "io_service_bytes_recursive"))
+            service_bytes = read(path, prefix + "io_service_bytes_recursive")
+            blkio["ioServiceBytesRecursive"] = _stats.blkio_v1(service_bytes)
             blkio["ioServicedRecursive"] = _stats.blkio_v1(read(path, prefix + "io_serviced_recursive"))
             return
 

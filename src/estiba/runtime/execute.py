@@ -1,0 +1,182 @@
+"""`exec`: run another process in a running container's namespaces and cgroup.
+
+The process gets the container's namespaces (joined through /proc/<pid>/ns), its cgroup,
+and the privileges its own process spec asks for: by default those of the container's
+first process, as runc does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from typing import NamedTuple
+
+from estiba.errors import Conflict, InvalidArgument, NotFound, SystemFault
+from estiba.runtime import capabilities as caps
+from estiba.runtime import container
+from estiba.runtime import syscalls as sc
+from estiba.runtime.init import namespace_fds_of
+from estiba.runtime.spec import Capabilities, Process, User, parse_process, parse_spec
+from estiba.runtime.state import DEFAULT_ROOT, RUNNING, StateStore, atomic_write, status_of
+from estiba.runtime.sync import Msg
+
+
+class ExecOptions(NamedTuple):
+    """What `exec` was asked for on its command line (all optional)."""
+
+    process_file: str | None = None
+    args: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    cwd: str | None = None
+    user: str | None = None  # "uid[:gid]"
+    additional_gids: tuple[int, ...] = ()
+    tty: bool = False
+    cap: tuple[str, ...] = ()
+    no_new_privs: bool = False
+
+
+def build_process(base: Process, options: ExecOptions) -> Process:
+    """The exec'd process: a --process file, or the container's process with the flags applied."""
+    if options.process_file:
+        try:
+            with open(options.process_file, "rb") as handle:
+                raw = json.loads(handle.read())
+        except FileNotFoundError as exc:
+            raise NotFound(f"process file {options.process_file} does not exist") from exc
+        except ValueError as exc:
+            raise InvalidArgument(f"process file {options.process_file}: invalid JSON: {exc}") from exc
+        return parse_process(raw, where="process file")
+    if not options.args:
+        raise InvalidArgument("exec needs a command", hint="give it after the container id, or use --process")
+    user = base.user
+    if options.user:
+        uid_text, _, gid_text = options.user.partition(":")
+        try:
+            user = User(uid=int(uid_text), gid=int(gid_text or 0), umask=base.user.umask,
+                        additional_gids=options.additional_gids or ())
+        except ValueError as exc:
+            raise InvalidArgument(f'--user "{options.user}": use numeric uid[:gid]') from exc
+    elif options.additional_gids:
+        user = user._replace(additional_gids=options.additional_gids)
+    capabilities = base.capabilities
+    if options.cap and capabilities is not None:
+        extra = tuple(options.cap)
+        capabilities = Capabilities(
+            bounding=capabilities.bounding + extra,
+            effective=capabilities.effective + extra,
+            inheritable=capabilities.inheritable + extra,
+            permitted=capabilities.permitted + extra,
+            ambient=capabilities.ambient + extra,
+        )
+    return base._replace(
+        args=tuple(options.args),
+        env=base.env + tuple(options.env),
+        cwd=options.cwd or base.cwd,
+        terminal=options.tty,
+        user=user,
+        capabilities=capabilities,
+        no_new_privileges=base.no_new_privileges or options.no_new_privs,
+    )
+
+
+def exec_process(
+    container_id: str,
+    options: ExecOptions,
+    *,
+    root: str = DEFAULT_ROOT,
+    console_socket: str | None = None,
+    pid_file: str | None = None,
+    detach: bool = False,
+    preserve_fds: int = 0,
+    calls: sc.Syscalls | None = None,
+) -> int:
+    """Start a process in the container; waits and returns its exit code unless detached."""
+    calls = calls or sc.Syscalls()
+    store = StateStore(root)
+    state = store.load(container_id)
+    status = status_of(store, state)
+    if status != RUNNING:
+        raise Conflict(f"cannot exec in a container that is {status}", hint="start it first")
+    spec = parse_spec(state.config, state.bundle)
+    process = build_process(spec.process, options)
+    if process.terminal and console_socket is None and detach:
+        raise InvalidArgument("cannot allocate a terminal for a detached process without --console-socket")
+    masks = caps.masks(process.capabilities) if process.capabilities is not None else None
+    manager = container.load_manager(state)
+
+    own_terminal = process.terminal and console_socket is None
+    ours = None
+    console = None
+    if own_terminal:
+        ours, console = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    elif process.terminal:
+        from estiba.runtime.console import connect
+
+        console = connect(console_socket)
+
+    join_fds = namespace_fds_of(state.pid)
+    if not detach:
+        calls.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+    with contextlib.ExitStack() as undo:
+        for fd in join_fds.values():
+            undo.callback(_close_quietly, fd)
+        pid, channel = container._start_child(
+            calls=calls,
+            process=process,
+            masks=masks,
+            seccomp=spec.linux.seccomp,
+            console=console,
+            manager=manager,
+            join_fds=join_fds,
+            preserve_fds=preserve_fds,
+        )
+        undo.callback(channel.close)
+        exec_pid = pid
+        undo.callback(container._kill_and_reap, pid)
+        try:
+            while True:
+                kind, data = channel.recv()
+                if kind is Msg.ERROR:
+                    raise SystemFault(str(data))
+                if kind is Msg.PID:
+                    exec_pid = int(data)
+                    if exec_pid != pid:
+                        undo.callback(container._kill_and_reap, exec_pid)
+                        os.waitpid(pid, 0)
+                elif kind is Msg.READY:
+                    container.apply_rlimits(exec_pid, process)
+                    container.apply_oom_score_adj(exec_pid, process.oom_score_adj)
+                    channel.send(Msg.CONTINUE)
+                elif kind is Msg.DONE:
+                    break
+        except OSError as exc:
+            raise SystemFault(f"exec in container {container_id}: {exc.strerror or exc}") from exc
+        undo.pop_all()
+    channel.close()
+    for fd in join_fds.values():
+        _close_quietly(fd)
+    if pid_file:
+        atomic_write(os.path.abspath(pid_file), str(exec_pid).encode(), 0o644)
+    if detach:
+        return 0
+    master = None
+    if own_terminal:
+        from estiba.runtime.console import receive_master
+
+        master = receive_master(ours)
+        ours.close()
+    from estiba.runtime.run import _wait
+
+    try:
+        status = _wait(exec_pid, master)
+    finally:
+        if master is not None:
+            os.close(master)
+    return container.exit_code(status)
+
+
+def _close_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
