@@ -2,7 +2,9 @@
 
 Engines: estiba-runtime (the venv's entry point) and runc, each with `run` and its own
 --root and a unique container id per run, alternating so that both see the same machine
-state; and the floor, `unshare -m -i -n -p -u -f chroot rootfs /bin/true`, which creates
+state; estiba-fork, the engine's path (DESIGN.md principle 7): this process has already
+imported the runtime, and each run is a fork that calls `estiba.runtime.run` (what the
+fork server does), so no interpreter starts; and the floor, `unshare -m -i -n -p -u -f chroot rootfs /bin/true`, which creates
 the namespaces and nothing else. Run as root:
 
     .venv/bin/python bench/runtime_true.py [--runs 30] [--json] [--engines estiba,runc,floor]
@@ -25,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ESTIBA_RUNTIME = REPO / ".venv" / "bin" / "estiba-runtime"
-ENGINES = ("estiba", "runc", "floor")
+ENGINES = ("estiba", "estiba-fork", "runc", "floor")
 WARMUP_RUNS = 2
 
 
@@ -65,7 +67,7 @@ class Engine:
         return ["unshare", "-m", "-i", "-n", "-p", "-u", "-f", "chroot", rootfs, "/bin/true"]
 
     def version(self) -> str:
-        if self.name == "estiba":
+        if self.name in ("estiba", "estiba-fork"):
             argv = [str(ESTIBA_RUNTIME), "--version"]
         elif self.name == "runc":
             argv = [runc_path(), "--version"]
@@ -76,6 +78,8 @@ class Engine:
         return lines[0] if out.returncode == 0 and lines else "unknown"
 
     def time_one(self, run: str) -> float:
+        if self.name == "estiba-fork":
+            return self._time_fork(run)
         argv = self.argv(run)
         start = time.perf_counter()
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -83,6 +87,34 @@ class Engine:
         if done.returncode != 0:
             raise EngineFailed(self.name, argv, done.returncode, done.stderr)
         return elapsed * 1000
+
+
+    def _time_fork(self, run: str) -> float:
+        from estiba.runtime.run import run as run_container
+
+        cid = f"bench-fork-{os.getpid()}-{run}"
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = run_container(cid, str(self.bundle), root=str(self.root))
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise EngineFailed(self.name, ["fork", "run", cid], os.waitstatus_to_exitcode(status), "")
+        return elapsed * 1000
+
+
+def preload_runtime() -> None:
+    """Import what a fork-server child needs, as the engine's fork server does at start."""
+    import estiba.runtime.cgroups.base  # noqa: F401
+    import estiba.runtime.cgroups.factory  # noqa: F401
+    import estiba.runtime.cgroups.v1  # noqa: F401
+    import estiba.runtime.cgroups.v2  # noqa: F401
+    import estiba.runtime.run  # noqa: F401
 
 
 def runc_path() -> str:
@@ -177,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("runtime_true: run as root (runtimes need it)", file=sys.stderr)
         return 1
-    if "estiba" in args.engines and not ESTIBA_RUNTIME.exists():
+    if {"estiba", "estiba-fork"} & set(args.engines) and not ESTIBA_RUNTIME.exists():
         print(f"runtime_true: {ESTIBA_RUNTIME} missing: run scripts/setup.sh", file=sys.stderr)
         return 1
     # State roots on tmpfs (/run) like runc's default /run/runc.
@@ -185,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bundle = build_bundle(base / "bundle")
         engines = [Engine(name, bundle, base) for name in ENGINES if name in args.engines]
+        if "estiba-fork" in args.engines:
+            preload_runtime()
         try:
             samples = measure(engines, args.runs)
         except EngineFailed as failure:

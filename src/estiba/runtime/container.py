@@ -82,8 +82,6 @@ def validate(spec: Spec) -> None:
 def cgroup_resources(spec: Spec):
     """The spec's resources with the device rules runc adds: its always-allowed devices
     (/dev/null, /dev/pts/*...) and every device the spec itself creates."""
-    import dataclasses
-
     cgroups = _cgroups()
     resources = spec.linux.resources or cgroups.Resources()
     created = tuple(
@@ -92,7 +90,7 @@ def cgroup_resources(spec: Spec):
         if d.type != "p"
     )
     rules = (*(resources.devices or ()), *cgroups.DEFAULT_DEVICE_RULES, *created)
-    return dataclasses.replace(resources, devices=rules)
+    return resources._replace(devices=rules)
 
 
 def spec_state(container_id: str, status: str, pid: int, bundle: str, annotations: dict) -> dict:

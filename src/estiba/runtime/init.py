@@ -153,6 +153,9 @@ def _create_sequence(ctx: InitContext) -> None:
         console.setup(calls, ctx.console, ctx.process.console_size, mount_console=True)
     elif ctx.console is not None:
         ctx.console.close()
+    # Like runc, a missing cwd is created: inside the new root (it cannot escape), and
+    # before the read-only remounts.
+    os.makedirs(ctx.process.cwd, mode=0o755, exist_ok=True)
     rootfs.finalize(calls, spec)
     if spec.linux.namespace("uts") is not None:
         if spec.hostname:

@@ -21,9 +21,8 @@ import errno
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from estiba.errors import InvalidArgument, SystemFault, Unsupported
 
@@ -111,8 +110,7 @@ _OPERATOR_CODE = {op: code for code, op in enumerate(Operator, start=1)}  # enum
 _FLAG_ATTRIBUTE_NAME = {Flag.TSYNC: "ATTR_CTL_TSYNC", Flag.LOG: "ATTR_CTL_LOG", Flag.SPEC_ALLOW: "ATTR_CTL_SSB"}
 
 
-@dataclass(frozen=True)
-class SyscallArg:
+class SyscallArg(NamedTuple):
     """One comparison on a syscall argument. For MASKED_EQ, value is the mask."""
 
     index: int
@@ -121,8 +119,7 @@ class SyscallArg:
     value_two: int = 0
 
 
-@dataclass(frozen=True)
-class SyscallRule:
+class SyscallRule(NamedTuple):
     """One `linux.seccomp.syscalls[]` entry: an action for some syscalls, if all args match."""
 
     names: tuple[str, ...]
@@ -131,8 +128,7 @@ class SyscallRule:
     args: tuple[SyscallArg, ...] = ()
 
 
-@dataclass(frozen=True)
-class SeccompConfig:
+class SeccompConfig(NamedTuple):
     """The OCI `linux.seccomp` section, validated."""
 
     default_action: Action
@@ -272,8 +268,7 @@ def action_value(action: Action, errno_ret: int | None = None) -> int:
 # -- planning: which libseccomp rules a config becomes (pure, given a syscall resolver) --
 
 
-@dataclass(frozen=True)
-class FilterRule:
+class FilterRule(NamedTuple):
     """One seccomp_rule_add_array call: conditions are ANDed, distinct rules are ORed."""
 
     syscall: str
@@ -283,8 +278,7 @@ class FilterRule:
     entry: int  # index in linux.seccomp.syscalls, for error messages
 
 
-@dataclass(frozen=True)
-class RulePlan:
+class RulePlan(NamedTuple):
     rules: tuple[FilterRule, ...]
     unknown_syscalls: tuple[str, ...]  # not known to libseccomp: skipped, as runc does
     redundant_syscalls: tuple[str, ...]  # action equals the default action: skipped

@@ -6,7 +6,7 @@
     later, in another process: load(state["cgroup_paths"]).destroy()
 
 Names load on first use, so that `estiba-runtime delete` pays for the manager only and
-not for the OCI parsing (dataclasses) it does not need.
+not for the OCI parsing (the resource types) it does not need.
 """
 
 from __future__ import annotations

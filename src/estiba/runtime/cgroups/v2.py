@@ -11,7 +11,7 @@ from estiba.runtime.cgroups import _kernel, _paths, stats as _stats
 from estiba.runtime.cgroups._kernel import Kernel, exists, read, read_int, write
 from estiba.runtime.cgroups._shared import ManagerBase, wait_for
 
-if TYPE_CHECKING:  # base pulls in dataclasses; `delete` and `kill` only need the manager
+if TYPE_CHECKING:  # `delete` and `kill` only need the manager, not the parsing in base
     from estiba.runtime.cgroups.base import BlockIOResources, CpuResources, MemoryResources, Resources
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
