@@ -39,8 +39,13 @@ from estiba.runtime.specgen import default_spec, write_bundle
 
 bundle, script = Path(sys.argv[1]), sys.argv[2]
 busybox_rootfs(bundle / "rootfs")
+from estiba.runtime.seccomp import default_docker_profile, docker_profile_to_oci
+
 spec = default_spec(args=["/bin/sh", "-c", script])
 spec["hostname"] = "estiba-demo"
+# Docker's default seccomp profile, as the engine will pass it to the runtime.
+capabilities = spec["process"]["capabilities"]["bounding"]
+spec["linux"]["seccomp"] = docker_profile_to_oci(default_docker_profile(), capabilities=capabilities)
 write_bundle(bundle, spec)
 PY
 

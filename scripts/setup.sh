@@ -71,6 +71,13 @@ install_python_packages() {
     echo "$want" >"$STAMP"
 }
 
+# Byte-compile the sources: the runtime's start-up time depends on it, and an environment
+# with PYTHONDONTWRITEBYTECODE set would otherwise recompile every module on every run.
+compile_sources() {
+    "$VENV/bin/python" -m compileall -q "$REPO/src" >/dev/null
+}
+
 install_packages
 make_venv
 install_python_packages
+compile_sources

@@ -8,6 +8,7 @@ reports through the sync channel, so the parent can print one line and clean up.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 from typing import NamedTuple
@@ -44,6 +45,11 @@ class InitContext(NamedTuple):
 
 def child_main(ctx: InitContext) -> None:
     """Entry point in the forked child; never returns."""
+    # Python ignores SIGPIPE and SIGXFSZ for itself; an ignored signal survives execve,
+    # so the container's program would inherit that. Give it the defaults, as runc does.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
     try:
         if ctx.join_fds is None:
             _create_sequence(ctx)

@@ -33,6 +33,9 @@ CONTROLLERS: dict[str, str] = {
     "perf_event": "perf_event",
     "rdma": "rdma",
     "name=systemd": "systemd",
+    # On a hybrid host the process also joins the (controller-less) v2 hierarchy, as
+    # runc does, so /proc/self/cgroup's "0::" line names the container's cgroup too.
+    "unified": "unified",
 }
 
 
