@@ -275,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     _log(args, "error", message)
     print(f"{PROG}: {message}", file=sys.stderr)
-    return 1
+    # As runc: a failed exec exits 255, apart from any exit code of the program itself.
+    return 255 if args.command == "exec" else 1
 
 
 if __name__ == "__main__":

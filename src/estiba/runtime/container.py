@@ -364,13 +364,17 @@ def _release_fifo(fifo_path: str, state: ContainerState) -> None:
     try:
         poller = select.poll()
         poller.register(fd, select.POLLIN)
+        released = False
         while True:
             if poller.poll(50):
                 data = os.read(fd, 1)
                 if data:
-                    return
+                    released = True
+                    continue
+                if released:
+                    return  # EOF: the fifo closed on exec of the user's program
                 raise SystemFault(f"container {state.id}: its process went away before start")
-            if not is_alive(state):
+            if not released and not is_alive(state):
                 raise SystemFault(f"container {state.id}: its process exited before start")
     finally:
         os.close(fd)

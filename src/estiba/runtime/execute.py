@@ -18,8 +18,16 @@ from estiba.runtime import capabilities as caps
 from estiba.runtime import container
 from estiba.runtime import syscalls as sc
 from estiba.runtime.init import namespace_fds_of
-from estiba.runtime.spec import Capabilities, Process, User, parse_process, parse_spec
-from estiba.runtime.state import DEFAULT_ROOT, RUNNING, StateStore, atomic_write, status_of
+from estiba.runtime.spec import Process, parse_process, parse_spec
+from estiba.runtime.state import (
+    CREATED,
+    DEFAULT_ROOT,
+    PAUSED,
+    RUNNING,
+    StateStore,
+    atomic_write,
+    status_of,
+)
 from estiba.runtime.sync import Msg
 
 
@@ -50,25 +58,25 @@ def build_process(base: Process, options: ExecOptions) -> Process:
         return parse_process(raw, where="process file")
     if not options.args:
         raise InvalidArgument("exec needs a command", hint="give it after the container id, or use --process")
-    user = base.user
+    # As runc: --user replaces the uid (and the gid when given); --additional-gids adds
+    # to the container's own supplementary groups.
+    user = base.user._replace(additional_gids=tuple(base.user.additional_gids) + tuple(options.additional_gids))
     if options.user:
         uid_text, _, gid_text = options.user.partition(":")
         try:
-            user = User(uid=int(uid_text), gid=int(gid_text or 0), umask=base.user.umask,
-                        additional_gids=options.additional_gids or ())
+            user = user._replace(uid=int(uid_text), gid=int(gid_text) if gid_text else user.gid)
         except ValueError as exc:
             raise InvalidArgument(f'--user "{options.user}": use numeric uid[:gid]') from exc
-    elif options.additional_gids:
-        user = user._replace(additional_gids=options.additional_gids)
     capabilities = base.capabilities
     if options.cap and capabilities is not None:
         extra = tuple(options.cap)
-        capabilities = Capabilities(
+        # Never into the inheritable set (runc's fix for CVE-2022-29162); ambient only when
+        # the spec already has inheritable capabilities, since ambient needs them.
+        capabilities = capabilities._replace(
             bounding=capabilities.bounding + extra,
             effective=capabilities.effective + extra,
-            inheritable=capabilities.inheritable + extra,
             permitted=capabilities.permitted + extra,
-            ambient=capabilities.ambient + extra,
+            ambient=capabilities.ambient + extra if capabilities.inheritable else capabilities.ambient,
         )
     return base._replace(
         args=tuple(options.args),
@@ -96,9 +104,12 @@ def exec_process(
     calls = calls or sc.Syscalls()
     store = StateStore(root)
     state = store.load(container_id)
-    status = status_of(store, state)
-    if status != RUNNING:
-        raise Conflict(f"cannot exec in a container that is {status}", hint="start it first")
+    # As runc: a created container takes processes too; a frozen one would freeze them.
+    status = status_of(store, state, frozen=lambda: container._frozen(state))
+    if status == PAUSED:
+        raise Conflict("cannot exec in a paused container", hint="resume it first")
+    if status not in (CREATED, RUNNING):
+        raise Conflict(f"cannot exec in a {status} container")
     spec = parse_spec(state.config, state.bundle)
     process = build_process(spec.process, options)
     if process.terminal and console_socket is None and detach:

@@ -49,6 +49,11 @@ def child_main(ctx: InitContext) -> None:
     # so the container's program would inherit that. Give it the defaults, as runc does.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+    # `run` catches the signals it forwards (and Python SIGINT); those handlers belong to
+    # the parent and must not swallow a signal sent to us before execve.
+    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1,
+                   signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT):
+        signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
     try:
         if ctx.join_fds is None:
@@ -161,14 +166,18 @@ def _create_sequence(ctx: InitContext) -> None:
         ctx.console.close()
     # Like runc, a missing cwd is created: inside the new root (it cannot escape), and
     # before the read-only remounts.
-    os.makedirs(ctx.process.cwd, mode=0o755, exist_ok=True)
+    try:
+        os.makedirs(ctx.process.cwd, mode=0o755, exist_ok=True)
+    except FileExistsError as exc:  # it exists, and is not a directory
+        raise NotADirectoryError(f"cwd {ctx.process.cwd!r} is not a directory") from exc
+    # Sysctls before the read-only paths: the default spec makes /proc/sys read-only.
+    rootfs.write_sysctls(spec.linux.sysctl)
     rootfs.finalize(calls, spec)
     if spec.linux.namespace("uts") is not None:
         if spec.hostname:
             calls.sethostname(spec.hostname)
         if spec.domainname:
             calls.setdomainname(spec.domainname)
-    rootfs.write_sysctls(spec.linux.sysctl)
 
     # 5. The parent sets rlimits and oom_score_adj from outside while we are root.
     channel.send(Msg.READY)
@@ -178,13 +187,15 @@ def _create_sequence(ctx: InitContext) -> None:
     channel.send(Msg.DONE)
     channel.close()
 
-    # 6. Wait for `start`: opening the fifo blocks until it opens the other end.
+    # 6. Wait for `start`: opening the fifo blocks until it opens the other end. The
+    # fifo stays open (close-on-exec) so that `start` sees EOF only once the program
+    # runs, and runs poststart hooks after startContainer ones, as the spec orders.
     fifo = os.open(EXEC_FIFO, os.O_WRONLY | os.O_CLOEXEC, dir_fd=ctx.state_dir_fd)
     os.write(fifo, b"0")
-    os.close(fifo)
     os.close(ctx.state_dir_fd)
     if spec.hooks.start_container:
-        started = dict(state, status="running", pid=os.getpid())
+        # Still "created": the user program has not run yet (runc reports the same).
+        started = dict(state, status="created", pid=os.getpid())
         run_hooks("startContainer", spec.hooks.start_container, started)
     process.exec_program(program, ctx.process, env)
 

@@ -167,7 +167,13 @@ def _unescape(text: str) -> str:
 def mount_all(calls: sc.Syscalls, spec: Spec, cgroup_mounts: list[tuple[str, str, str]]) -> None:
     """Mount every entry of config.json `mounts`, in order."""
     for mount in spec.mounts:
-        mount_one(calls, spec.root_path, plan_mount(mount), cgroup_mounts)
+        try:
+            mount_one(calls, spec.root_path, plan_mount(mount), cgroup_mounts)
+        except OSError as exc:
+            if exc.strerror and mount.destination in exc.strerror:
+                raise  # already names the mount
+            what = f"mounting {mount.type or 'bind'} on {mount.destination}"
+            raise OSError(exc.errno, f"{what}: {exc.strerror or exc}") from exc
 
 
 def mount_one(

@@ -47,36 +47,44 @@ def run(
     ours = theirs = None
     if own_terminal:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    state = container.create(
-        container_id,
-        bundle,
-        root=root,
-        console_socket=theirs if own_terminal else console_socket,
-        pid_file=pid_file,
-        no_pivot=no_pivot,
-        preserve_fds=preserve_fds,
-        subreaper=not detach,
-        loaded=loaded,
-    )
-    master = None
+    # Like runc, catch the forwarded signals before the container exists: one arriving
+    # between start and the wait would otherwise kill us and orphan the container.
+    forwarder = None if detach else _SignalForwarder()
     try:
-        if own_terminal:
-            from estiba.runtime.console import receive_master
+        state = container.create(
+            container_id,
+            bundle,
+            root=root,
+            console_socket=theirs if own_terminal else console_socket,
+            pid_file=pid_file,
+            no_pivot=no_pivot,
+            preserve_fds=preserve_fds,
+            subreaper=not detach,
+            loaded=loaded,
+        )
+        master = None
+        try:
+            if own_terminal:
+                from estiba.runtime.console import receive_master
 
-            master = receive_master(ours)
-            ours.close()
-        container.start(container_id, root=root)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            container.delete(container_id, force=True, root=root)
-        raise
-    if detach:
-        return 0
-    try:
-        status = _wait(state.pid, master)
+                master = receive_master(ours)
+                ours.close()
+            container.start(container_id, root=root)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                container.delete(container_id, force=True, root=root)
+            raise
+        if detach:
+            return 0
+        forwarder.target(state.pid, master)
+        try:
+            status = _wait(state.pid, master)
+        finally:
+            if master is not None:
+                os.close(master)
     finally:
-        if master is not None:
-            os.close(master)
+        if forwarder is not None:
+            forwarder.restore()
     _report_oom(state)
     if not keep:
         container.delete(container_id, force=True, root=root)
@@ -89,17 +97,37 @@ def _report_oom(state) -> None:
             print(f"estiba-runtime: container {state.id} was OOM-killed (memory limit reached)", file=sys.stderr)
 
 
-def _wait(pid: int, master: int | None) -> int:
-    previous = {}
+class _SignalForwarder:
+    """Sends FORWARDED_SIGNALS on to the container; those that come before its pid is
+    known wait, and go once it is."""
 
-    def forward(signum, _frame):
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.master: int | None = None
+        self.pending: list[int] = []
+        self.previous = {signum: signal.signal(signum, self._handle) for signum in FORWARDED_SIGNALS}
+
+    def _handle(self, signum: int, _frame=None) -> None:
+        if self.pid is None:
+            self.pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
-            if signum == signal.SIGWINCH and master is not None:
-                _copy_window_size(master)
-            os.kill(pid, signum)
+            if signum == signal.SIGWINCH and self.master is not None:
+                _copy_window_size(self.master)
+            os.kill(self.pid, signum)
 
-    for signum in FORWARDED_SIGNALS:
-        previous[signum] = signal.signal(signum, forward)
+    def target(self, pid: int, master: int | None) -> None:
+        self.pid, self.master = pid, master
+        pending, self.pending = self.pending, []
+        for signum in pending:
+            self._handle(signum)
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def _wait(pid: int, master: int | None) -> int:
     proxy = None
     try:
         if master is not None:
@@ -112,8 +140,6 @@ def _wait(pid: int, master: int | None) -> int:
     finally:
         if proxy is not None:
             proxy.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _copy_window_size(master: int) -> None:
