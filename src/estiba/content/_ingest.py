@@ -40,7 +40,8 @@ class Ingest:
         self.offset += len(data)
         if self.size is not None and self.offset > self.size:
             raise InvalidArgument(
-                f"size mismatch{self._for()}: expected {self.size} bytes, got more"
+                f"size mismatch{self._for()}: expected {self.size} bytes, "
+                f"got at least {self.offset}"
             )
         self._hash.update(data)
 

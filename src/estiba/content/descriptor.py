@@ -104,13 +104,21 @@ class Descriptor:
         return self.digest[len("sha256:") :]
 
     def with_media_type(self, media_type: str) -> Descriptor:
-        return Descriptor(media_type, self.digest, self.size, self.annotations, self.platform, self.urls)
+        return Descriptor(
+            media_type, self.digest, self.size, self.annotations, self.platform, self.urls
+        )
 
     def with_annotations(self, annotations: Mapping[str, str]) -> Descriptor:
-        return Descriptor(self.media_type, self.digest, self.size, annotations, self.platform, self.urls)
+        return Descriptor(
+            self.media_type, self.digest, self.size, annotations, self.platform, self.urls
+        )
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        out: dict[str, Any] = {
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+        }
         if self.urls:
             out["urls"] = list(self.urls)
         if self.annotations:

@@ -21,7 +21,11 @@ class MemoryContentStore:
         self._lock = threading.Lock()
 
     def writer(
-        self, *, expected: str | None = None, size: int | None = None, media_type: str = OCTET_STREAM
+        self,
+        *,
+        expected: str | None = None,
+        size: int | None = None,
+        media_type: str = OCTET_STREAM,
     ) -> MemoryWriter:
         return MemoryWriter(self, Ingest(expected, size, media_type))
 

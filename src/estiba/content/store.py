@@ -4,6 +4,7 @@ Layout under the store's root::
 
     blobs/sha256/<hex>    committed blobs, read-only, named by their digest
     ingest/<tmp>          writes in progress; never visible through open/info/list
+                          (left-overs a day old are removed when the store opens)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -20,6 +22,8 @@ from estiba.content.descriptor import OCTET_STREAM, Descriptor, check_digest, di
 from estiba.errors import InvalidArgument, NotFound, SystemFault
 
 MAX_METADATA_SIZE = 8 << 20
+# Staging files this old belong to writers that died (a crash mid-pull); nobody resumes them.
+STALE_INGEST_SECONDS = 24 * 3600
 
 
 @runtime_checkable
@@ -75,7 +79,11 @@ class ContentStore(Protocol):
     """
 
     def writer(
-        self, *, expected: str | None = None, size: int | None = None, media_type: str = OCTET_STREAM
+        self,
+        *,
+        expected: str | None = None,
+        size: int | None = None,
+        media_type: str = OCTET_STREAM,
     ) -> ContentWriter: ...
 
     def write(
@@ -154,7 +162,10 @@ class LocalContentStore:
             self._blobs.mkdir(parents=True, exist_ok=True)
             self._ingest.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SystemFault(f"cannot create content store at {self.root}: {exc.strerror}") from exc
+            raise SystemFault(
+                f"cannot create content store at {self.root}: {exc.strerror}"
+            ) from exc
+        self._remove_stale_ingests()
 
     def __repr__(self) -> str:
         return f"LocalContentStore({str(self.root)!r})"
@@ -167,7 +178,11 @@ class LocalContentStore:
         return path
 
     def writer(
-        self, *, expected: str | None = None, size: int | None = None, media_type: str = OCTET_STREAM
+        self,
+        *,
+        expected: str | None = None,
+        size: int | None = None,
+        media_type: str = OCTET_STREAM,
     ) -> LocalWriter:
         return LocalWriter(self, Ingest(expected, size, media_type))
 
@@ -219,6 +234,16 @@ class LocalContentStore:
                         continue
                     found.append(Descriptor(OCTET_STREAM, digest, entry.stat().st_size))
         return sorted(found, key=lambda d: d.digest)
+
+    def _remove_stale_ingests(self) -> None:
+        cutoff = time.time() - STALE_INGEST_SECONDS
+        with os.scandir(self._ingest) as entries:
+            for entry in entries:
+                try:
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
+                except OSError:
+                    continue
 
     # --- used by LocalWriter -------------------------------------------------------------
 
@@ -323,5 +348,3 @@ def _write_fault(exc: OSError) -> SystemFault:
     if exc.errno == errno.ENOSPC:
         return SystemFault("no space left for the content store: free some disk space")
     return SystemFault(f"cannot write to the content store: {exc.strerror}")
-
-

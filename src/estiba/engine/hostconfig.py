@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from estiba.engine import capabilities, resources
-from estiba.engine._apifields import INT32, UINT16, Fields
+from estiba.engine._apifields import INT32, INT64, UINT16, Fields
 from estiba.engine.security import SecurityOptions
 from estiba.engine.tmpfs import merge_tmpfs_options, validate_tmpfs_destination
 from estiba.errors import InvalidArgument
@@ -298,9 +298,9 @@ def _ulimit(f: Fields) -> Ulimit:
     name = f.string("Name")
     if name.lower() not in _ULIMITS:
         raise InvalidArgument(f"{f.path('Name')}: invalid ulimit type: {name}")
+    soft, hard = (f.integer(key, bounds=(-1, INT64[1])) for key in ("Soft", "Hard"))
     # -1 is "unlimited": dockerd passes it on as uint64(-1), RLIM_INFINITY.
-    soft, hard = (f.integer(key, bounds=(-1, 1 << 63)) & _UINT64 for key in ("Soft", "Hard"))
-    if soft > hard:
+    if soft & _UINT64 > hard & _UINT64:
         raise InvalidArgument(f"ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}")
     return Ulimit(name, soft, hard)
 

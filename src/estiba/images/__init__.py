@@ -1,6 +1,13 @@
 """Images: references, the OCI image model, the image store, layers, save/load, bootstrap."""
 
-from estiba.images._records import HistoryItem, Image, ImageFilters, ImageUser, RemoveReport, short_id
+from estiba.images._records import (
+    HistoryItem,
+    Image,
+    ImageFilters,
+    ImageUser,
+    RemoveReport,
+    short_id,
+)
 from estiba.images.archive import LoadedImage, load, save
 from estiba.images.assemble import import_image, single_layer_image, write_image
 from estiba.images.bootstrap import apt_mirror, bootstrap_busybox, bootstrap_debian, busybox_rootfs

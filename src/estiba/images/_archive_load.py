@@ -54,7 +54,9 @@ def load(store: ImageStore, stream: BinaryIO, *, tmpdir: str | None = None) -> l
     loaded = []
     for item in pending:
         image = store.add(item.manifest.digest, refs=item.tags)
-        loaded.append(LoadedImage(image.id, tuple(parse_reference(t).familiar() for t in item.tags)))
+        loaded.append(
+            LoadedImage(image.id, tuple(parse_reference(t).familiar() for t in item.tags))
+        )
     return loaded
 
 
@@ -80,13 +82,14 @@ def _from_docker_manifest(store: ImageStore, files: ArchiveFiles) -> list[_Pendi
         _check_named_digest(entry["Config"], config_digest)
         config = ImageConfig.from_bytes(config_bytes)
         if len(layers) != len(config.diff_ids):
-            raise InvalidArgument(
-                f"invalid archive: {len(layers)} layers for a config with {len(config.diff_ids)} diff_ids"
-            )
+            raise _mismatch("layer count", len(config.diff_ids), len(layers))
         descriptors = [
-            _store_layer(store, files, path, diff_id) for path, diff_id in zip(layers, config.diff_ids)
+            _store_layer(store, files, path, diff_id)
+            for path, diff_id in zip(layers, config.diff_ids, strict=True)
         ]
-        config_desc = store.content.write(config_bytes, expected=config_digest, media_type=mt.OCI_CONFIG)
+        config_desc = store.content.write(
+            config_bytes, expected=config_digest, media_type=mt.OCI_CONFIG
+        )
         manifest = Manifest(config_desc, tuple(descriptors))
         manifest_desc = store.content.write(manifest.to_bytes(), media_type=mt.OCI_MANIFEST)
         pending.append(_Pending(manifest_desc, tuple(tags)))
@@ -98,7 +101,7 @@ def _store_layer(store: ImageStore, files: ArchiveFiles, path: str, diff_id: str
     with files.open(path) as f:
         got, _ = diff_id_of(f)
     if got != diff_id:
-        raise InvalidArgument(f"invalid archive: layer {path} diff_id mismatch: expected {diff_id}, got {got}")
+        raise _mismatch(f"layer {path} diff_id", diff_id, got)
     with files.open(path) as f:
         head = f.read(2)
     if head == b"\x1f\x8b":
@@ -118,7 +121,9 @@ def _from_oci_layout(store: ImageStore, files: ArchiveFiles) -> list[_Pending]:
     if files.has("oci-layout"):
         layout = load_json(files.read("oci-layout"), "oci-layout")
         if layout.get("imageLayoutVersion") != mt.OCI_LAYOUT_VERSION:
-            raise Unsupported(f"unsupported OCI layout version {layout.get('imageLayoutVersion')!r}")
+            raise Unsupported(
+                f"unsupported OCI layout version {layout.get('imageLayoutVersion')!r}"
+            )
     index = parse_manifest(files.read("index.json"), mt.OCI_INDEX)
     if not isinstance(index, Index):
         raise InvalidArgument("invalid archive: index.json is not an index")
@@ -147,32 +152,32 @@ def _store_image_blobs(store: ImageStore, files: ArchiveFiles, manifest: Manifes
     config_bytes = _verified_blob(files, manifest.config)
     config = ImageConfig.from_bytes(config_bytes)
     if len(manifest.layers) != len(config.diff_ids):
-        raise InvalidArgument(
-            f"invalid archive: manifest has {len(manifest.layers)} layers, config {len(config.diff_ids)} diff_ids"
-        )
-    for layer, diff_id in zip(manifest.layers, config.diff_ids):
+        raise _mismatch("layer count", len(config.diff_ids), len(manifest.layers))
+    for layer, diff_id in zip(manifest.layers, config.diff_ids, strict=True):
         mt.layer_compression(layer.media_type)
         path = _blob_path(layer)
         if files.size(path) != layer.size:
-            raise InvalidArgument(f"invalid archive: blob {layer.digest} size mismatch: expected {layer.size}, got {files.size(path)}")
+            raise _mismatch(f"blob {layer.digest} size", layer.size, files.size(path))
         with files.open(path) as f:
             got, _ = diff_id_of(f)
         if got != diff_id:
-            raise InvalidArgument(f"invalid archive: layer {layer.digest} diff_id mismatch: expected {diff_id}, got {got}")
+            raise _mismatch(f"layer {layer.digest} diff_id", diff_id, got)
         with files.open(path) as f:
-            store.content.write(f, expected=layer.digest, size=layer.size, media_type=layer.media_type)
-    store.content.write(config_bytes, expected=manifest.config.digest, media_type=manifest.config.media_type)
+            store.content.write(
+                f, expected=layer.digest, size=layer.size, media_type=layer.media_type
+            )
+    store.content.write(
+        config_bytes, expected=manifest.config.digest, media_type=manifest.config.media_type
+    )
 
 
 def _verified_blob(files: ArchiveFiles, descriptor: Descriptor) -> bytes:
     data = files.read(_blob_path(descriptor))
     got = sha256_digest(data)
     if got != descriptor.digest:
-        raise InvalidArgument(f"invalid archive: digest mismatch: expected {descriptor.digest}, got {got}")
+        raise _mismatch("digest", descriptor.digest, got)
     if len(data) != descriptor.size:
-        raise InvalidArgument(
-            f"invalid archive: blob {descriptor.digest} size mismatch: expected {descriptor.size}, got {len(data)}"
-        )
+        raise _mismatch(f"blob {descriptor.digest} size", descriptor.size, len(data))
     return data
 
 
@@ -196,6 +201,10 @@ def _names(annotations: Any) -> tuple[str, ...]:
 # --- helpers ----------------------------------------------------------------------------
 
 
+def _mismatch(what: str, expected: object, got: object) -> InvalidArgument:
+    return InvalidArgument(f"invalid archive: {what} mismatch: expected {expected}, got {got}")
+
+
 def _blob_path(descriptor: Descriptor) -> str:
     return "blobs/sha256/" + descriptor.hex
 
@@ -205,7 +214,9 @@ def _check_named_digest(path: str, digest: str) -> None:
     stem = path.rsplit("/", 1)[-1].removesuffix(".json")
     named = path.startswith("blobs/sha256/") or path.endswith(".json")
     if named and len(stem) == 64 and stem != digest.removeprefix("sha256:"):
-        raise InvalidArgument(f"invalid archive: {path} digest mismatch: expected sha256:{stem}, got {digest}")
+        raise InvalidArgument(
+            f"invalid archive: {path} digest mismatch: expected sha256:{stem}, got {digest}"
+        )
 
 
 def _file_digest(files: ArchiveFiles, path: str) -> str:

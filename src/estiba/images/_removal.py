@@ -46,7 +46,9 @@ def plan_removal(
         if given.digest is None and not any(
             r.digest is None and r.name == given.name for r in remaining
         ):
-            same_repo_digests = [r for r in remaining if r.digest is not None and r.name == given.name]
+            same_repo_digests = [
+                r for r in remaining if r.digest is not None and r.name == given.name
+            ]
             untag += same_repo_digests
             remaining = [r for r in remaining if r not in same_repo_digests]
         if remaining:
@@ -72,7 +74,10 @@ def _check_conflicts(
 ) -> None:
     short = short_id(image_id)
     if has_children:
-        raise Conflict(f"conflict: unable to delete {short} (cannot be forced) - image has dependent child images")
+        raise Conflict(
+            f"conflict: unable to delete {short} (cannot be forced) - "
+            "image has dependent child images"
+        )
     running = [u for u in users if u.running]
     if running:
         raise Conflict(

@@ -30,10 +30,23 @@ from estiba.images.reference import Reference, is_image_id, parse_reference
 from estiba.images.store import ImageStore
 
 _EMPTY_V1_CONTAINER_CONFIG = {
-    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
-    "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None,
-    "Cmd": None, "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None,
-    "OnBuild": None, "Labels": None,
+    "Hostname": "",
+    "Domainname": "",
+    "User": "",
+    "AttachStdin": False,
+    "AttachStdout": False,
+    "AttachStderr": False,
+    "Tty": False,
+    "OpenStdin": False,
+    "StdinOnce": False,
+    "Env": None,
+    "Cmd": None,
+    "Image": "",
+    "Volumes": None,
+    "WorkingDir": "",
+    "Entrypoint": None,
+    "OnBuild": None,
+    "Labels": None,
 }
 
 
@@ -67,7 +80,7 @@ def save(store: ImageStore, refs: Sequence[str], out: BinaryIO) -> None:
         layer_ids = _add_layers(entries, store, saved.image, config)
         config_name = saved.image.id.removeprefix("sha256:") + ".json"
         entries[config_name] = _Entry(config_name, data=config_bytes)
-        for tag in saved.tags:
+        for tag in saved.tags if layer_ids else ():  # `repositories` names the top layer
             repositories.setdefault(tag.familiar_name, {})[tag.tag] = layer_ids[-1]
         manifest.append(
             {
@@ -133,9 +146,15 @@ def _add_layers(
         chain = diff_id if not chain else _sha256(f"{chain} {diff_id}".encode())
         top = index == len(config.diff_ids) - 1
         v1 = _v1_json(config, top=top)
-        layer_id = _sha256(_json({**v1, "layer_id": chain, "parent": parent})).removeprefix("sha256:")
+        layer_id = _sha256(_json({**v1, "layer_id": chain, "parent": parent})).removeprefix(
+            "sha256:"
+        )
         if f"{layer_id}/json" not in entries:
-            v1 = {"id": layer_id, **({"parent": parent.removeprefix("sha256:")} if parent else {}), **v1}
+            v1 = {
+                "id": layer_id,
+                **({"parent": parent.removeprefix("sha256:")} if parent else {}),
+                **v1,
+            }
             entries[f"{layer_id}/VERSION"] = _Entry(f"{layer_id}/VERSION", data=b"1.0")
             entries[f"{layer_id}/json"] = _Entry(f"{layer_id}/json", data=_json(v1))
             blob = layers[diff_id]
@@ -154,7 +173,11 @@ def _add_layers(
 def _v1_json(config: ImageConfig, *, top: bool) -> dict[str, object]:
     """The legacy per-layer json: the image's own fields on the top layer, stubs below."""
     if not top:
-        return {"created": "1970-01-01T00:00:00Z", "container_config": _EMPTY_V1_CONTAINER_CONFIG, "os": config.os}
+        return {
+            "created": "1970-01-01T00:00:00Z",
+            "container_config": _EMPTY_V1_CONTAINER_CONFIG,
+            "os": config.os,
+        }
     full = config.to_json()
     v1: dict[str, object] = {k: v for k, v in full.items() if k not in ("rootfs", "history")}
     v1.setdefault("container_config", _EMPTY_V1_CONTAINER_CONFIG)
@@ -192,7 +215,10 @@ def _uncompressed_layer(store: ImageStore, layer: Descriptor) -> Iterator[tuple[
         with store.content.open(layer.digest) as reader:
             yield reader, layer.size
         return
-    with tempfile.TemporaryFile(prefix="estiba-save-") as spool, open_layer(store.content, layer) as src:
+    with (
+        tempfile.TemporaryFile(prefix="estiba-save-") as spool,
+        open_layer(store.content, layer) as src,
+    ):
         shutil.copyfileobj(src, spool, 1 << 20)
         size = spool.tell()
         spool.seek(0)

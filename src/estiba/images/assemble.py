@@ -26,7 +26,9 @@ def now_rfc3339() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def write_image(content: ContentStore, config: ImageConfig, layers: Sequence[Descriptor]) -> Descriptor:
+def write_image(
+    content: ContentStore, config: ImageConfig, layers: Sequence[Descriptor]
+) -> Descriptor:
     """Write `config` and an OCI manifest over `layers`; return the manifest's descriptor."""
     if len(layers) != len(config.diff_ids):
         raise InvalidArgument(

@@ -168,7 +168,9 @@ DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 _DEBOOTSTRAP_HINT = "install it with: apt-get install debootstrap"
 
 # Left out of a Debian layer: the engine provides these per container, or they are caches.
-_DEBIAN_EMPTIED = ("dev", "proc", "sys", "run", "tmp", "var/lib/apt/lists", "var/cache/apt", "var/log")
+_DEBIAN_EMPTIED = (
+    "dev", "proc", "sys", "run", "tmp", "var/lib/apt/lists", "var/cache/apt", "var/log",
+)
 _DEBIAN_REMOVED = ("etc/resolv.conf", "etc/hostname", "etc/hosts")
 
 Runner = Callable[[Sequence[str]], None]
@@ -206,6 +208,7 @@ def bootstrap_debian(
     also_latest: bool = True,
     mirror: str | None = None,
     workdir: Path = Path("/var/tmp"),
+    debootstrap: str = "debootstrap",
     run: Runner | None = None,
 ) -> Image:
     """Make a one-layer Debian image with `debootstrap --variant=minbase` and tag it.
@@ -217,7 +220,7 @@ def bootstrap_debian(
     runner = run or _run_debootstrap
     target = Path(tempfile.mkdtemp(prefix="estiba-debootstrap-", dir=workdir))
     try:
-        argv = ["debootstrap", "--variant=minbase", suite, str(target), mirror]
+        argv = [debootstrap, "--variant=minbase", suite, str(target), mirror]
         runner(argv)
         _trim_debian(target)
         layer, diff_id = layer_from_dir(target, store.content)

@@ -110,6 +110,17 @@ def diff_id_of(stream: BinaryIO) -> tuple[str, int]:
     return "sha256:" + digest.hexdigest(), size
 
 
+def unpacked_size(content: ContentStore, layer: Descriptor, diff_id: str) -> int:
+    """The size of the layer's tar, after checking that it is the tar `diff_id` names."""
+    with content.open(layer.digest) as reader:
+        got, size = diff_id_of(reader)
+    if got != diff_id:
+        raise InvalidArgument(
+            f"layer {layer.digest} does not unpack to its diff_id: expected {diff_id}, got {got}"
+        )
+    return size
+
+
 def media_type_for(compression: str) -> str:
     if compression == "gzip":
         return mt.OCI_LAYER_GZIP

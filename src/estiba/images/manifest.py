@@ -99,11 +99,19 @@ def parse_manifest(data: bytes, media_type: str | None = None) -> Manifest | Ind
         if not isinstance(layers, list):
             raise InvalidArgument("invalid manifest: layers must be an array")
         config = Descriptor.from_json(body.get("config"))
-        return Manifest(config, tuple(Descriptor.from_json(x) for x in layers), kind, annotations, extra)
+        return Manifest(
+            config, tuple(Descriptor.from_json(x) for x in layers), kind, annotations, extra
+        )
     raise Unsupported(f"unsupported manifest media type {kind!r}")
 
 
-_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386", "i386": "386"}
+_ARCHITECTURES = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "armv7l": "arm",
+    "i686": "386",
+    "i386": "386",
+}
 
 
 def host_platform() -> Platform:

@@ -61,8 +61,19 @@ class Healthcheck:
 
 # (attribute, JSON key) of the container config fields we model, in Docker's order.
 _CONTAINER_KEYS = (
-    "User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
-    "StopSignal", "Healthcheck", "ArgsEscaped", "OnBuild", "Shell",
+    "User",
+    "ExposedPorts",
+    "Env",
+    "Entrypoint",
+    "Cmd",
+    "Volumes",
+    "WorkingDir",
+    "Labels",
+    "StopSignal",
+    "Healthcheck",
+    "ArgsEscaped",
+    "OnBuild",
+    "Shell",
 )
 
 
@@ -167,7 +178,11 @@ class History:
         out: dict[str, Any] = {}
         if self.created:
             out["created"] = self.created
-        for key, value in (("created_by", self.created_by), ("author", self.author), ("comment", self.comment)):
+        for key, value in (
+            ("created_by", self.created_by),
+            ("author", self.author),
+            ("comment", self.comment),
+        ):
             if value:
                 out[key] = value
         if self.empty_layer:
@@ -188,8 +203,16 @@ class History:
 
 
 _IMAGE_KEYS = (
-    "created", "author", "architecture", "os", "variant", "os.version", "os.features",
-    "config", "rootfs", "history",
+    "created",
+    "author",
+    "architecture",
+    "os",
+    "variant",
+    "os.version",
+    "os.features",
+    "config",
+    "rootfs",
+    "history",
 )
 
 

@@ -53,7 +53,10 @@ class Reference:
         """The repository as docker prints it: `busybox`, `user/app`, `host:5000/a/b`."""
         if self.domain != DEFAULT_DOMAIN:
             return self.name
-        if self.path.startswith(OFFICIAL_REPO_PREFIX) and "/" not in self.path[len(OFFICIAL_REPO_PREFIX) :]:
+        if (
+            self.path.startswith(OFFICIAL_REPO_PREFIX)
+            and "/" not in self.path[len(OFFICIAL_REPO_PREFIX) :]
+        ):
             return self.path[len(OFFICIAL_REPO_PREFIX) :]
         return self.path
 
@@ -103,7 +106,8 @@ def parse_reference(text: str, *, default_tag: bool = True) -> Reference:
         raise InvalidArgument(f"invalid reference format: {text!r}")
     if len(domain) + 1 + len(path) > NAME_TOTAL_LENGTH_MAX:
         raise InvalidArgument(
-            f"invalid reference format: repository name longer than {NAME_TOTAL_LENGTH_MAX} characters"
+            "invalid reference format: repository name longer than "
+            f"{NAME_TOTAL_LENGTH_MAX} characters"
         )
     if _HEX64_RE.fullmatch(name):
         raise InvalidArgument(
@@ -172,7 +176,11 @@ def _glob_to_regex(pattern: str) -> re.Pattern[str]:
             if end < 0:
                 raise InvalidArgument(f"invalid reference filter pattern {pattern!r}")
             body = pattern[i + 1 : end]
-            out.append("[" + ("^" + body[1:] if body.startswith("^") else re.escape(body).replace("\\-", "-")) + "]")
+            out.append(
+                "["
+                + ("^" + body[1:] if body.startswith("^") else re.escape(body).replace("\\-", "-"))
+                + "]"
+            )
             i = end
         elif c == "\\" and i + 1 < len(pattern):
             i += 1

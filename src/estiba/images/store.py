@@ -14,11 +14,9 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
-from pathlib import Path
 
 from estiba.content import ContentStore, Descriptor, read_blob
 from estiba.errors import Conflict, InvalidArgument, NotFound
@@ -32,37 +30,13 @@ from estiba.images._records import (
     short_id,
     unix_time,
 )
+from estiba.images._db import open_db, transaction
+from estiba.images._filters import filtered
 from estiba.images._removal import plan_removal
+from estiba.images.layers import unpacked_size
 from estiba.images.manifest import Manifest, parse_manifest
 from estiba.images.model import ImageConfig
-from estiba.images.reference import Reference, familiar_match, is_image_id, parse_reference
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS images (
-    id TEXT PRIMARY KEY,
-    manifest_digest TEXT NOT NULL,
-    manifest_media_type TEXT NOT NULL,
-    manifest_size INTEGER NOT NULL,
-    created TEXT,
-    size INTEGER NOT NULL,
-    labels TEXT NOT NULL,
-    parent TEXT,
-    added_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS image_refs (
-    ref TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    is_digest INTEGER NOT NULL,
-    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS image_refs_by_image ON image_refs(image_id);
-CREATE TABLE IF NOT EXISTS image_blobs (
-    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-    digest TEXT NOT NULL,
-    PRIMARY KEY (image_id, digest)
-);
-CREATE INDEX IF NOT EXISTS image_blobs_by_digest ON image_blobs(digest);
-"""
+from estiba.images.reference import Reference, is_image_id, parse_reference
 
 
 def _no_users(image_id: str) -> Sequence[ImageUser]:
@@ -86,17 +60,7 @@ class ImageStore:
         self.content = content
         self._users = users
         self._lock = threading.RLock()
-        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        with self._transaction() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+        self._db = open_db(db_path)
 
     def close(self) -> None:
         self._db.close()
@@ -112,8 +76,9 @@ class ImageStore:
     ) -> Image:
         """Record the image whose manifest blob is `manifest_digest`, with these references.
 
-        The manifest, its config and its layers must already be in the content store. An
-        image already known by its config digest gets this manifest and the new references.
+        The manifest, its config and its layers must already be in the content store; each
+        layer is checked against its diff_id (once per blob) and its unpacked size recorded.
+        An image already known by its config digest gets this manifest and the new references.
         """
         manifest, media_type, size = self._read_manifest(manifest_digest)
         config = ImageConfig.from_bytes(read_blob(self.content, manifest.config.digest))
@@ -127,7 +92,8 @@ class ImageStore:
             self._require_blob(layer.digest, "layer")
         references = [_as_reference(ref) for ref in refs]
         image_id = manifest.config.digest
-        total = manifest.config.size + sum(layer.size for layer in manifest.layers)
+        sizes = self._verify_layers(manifest.layers, config.diff_ids)
+        total = sum(sizes.values())
         blobs = {manifest_digest, image_id, *(layer.digest for layer in manifest.layers)}
         with self._transaction() as db:
             if parent is not None and not self._exists(db, parent):
@@ -140,14 +106,27 @@ class ImageStore:
                 " manifest_size=excluded.manifest_size, size=excluded.size,"
                 " parent=COALESCE(excluded.parent, images.parent)",
                 (
-                    image_id, manifest_digest, media_type, size, config.created, total,
-                    json.dumps(dict(config.config.labels), sort_keys=True), parent,
+                    image_id,
+                    manifest_digest,
+                    media_type,
+                    size,
+                    config.created,
+                    total,
+                    json.dumps(dict(config.config.labels), sort_keys=True),
+                    parent,
                     datetime.now(timezone.utc).isoformat(),
                 ),
             )
             db.executemany(
                 "INSERT OR IGNORE INTO image_blobs (image_id, digest) VALUES (?, ?)",
                 [(image_id, digest) for digest in sorted(blobs)],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO image_layers (digest, diff_id, size) VALUES (?, ?, ?)",
+                [
+                    (layer.digest, diff_id, sizes[layer.digest])
+                    for layer, diff_id in zip(manifest.layers, config.diff_ids, strict=True)
+                ],
             )
             for ref in references:
                 self._set_ref(db, ref, image_id)
@@ -195,7 +174,7 @@ class ImageStore:
             parents = {row["parent"] for row in self._db.execute("SELECT parent FROM images")}
         result = []
         for image in images:
-            listed = _filtered(image, filters, has_children=image.id in parents)
+            listed = filtered(image, filters, has_children=image.id in parents)
             if listed is not None:
                 result.append(listed)
         return sorted(result, key=lambda i: (unix_time(i.created), i.id), reverse=True)
@@ -212,13 +191,13 @@ class ImageStore:
         record = self.get(image)
         manifest, _, _ = self._read_manifest(record.manifest.digest)
         config = ImageConfig.from_bytes(read_blob(self.content, record.id))
-        return list(zip(config.diff_ids, manifest.layers))
+        return list(zip(config.diff_ids, manifest.layers, strict=True))
 
     def history(self, image: str) -> list[HistoryItem]:
         """`docker history`: newest step first; ids and tags along the parent chain."""
         record = self.get(image)
         config = self.config(record.id)
-        sizes = iter(layer.size for _, layer in self.layers(record.id))
+        sizes = iter(self._layer_size(layer.digest) for _, layer in self.layers(record.id))
         steps = []
         for entry in config.history:
             size = 0 if entry.empty_layer else next(sizes, 0)
@@ -265,7 +244,9 @@ class ImageStore:
                 report.untagged.append(ref.familiar())
             target: str | None = image_id if plan.delete else None
             while target is not None:
-                parent = db.execute("SELECT parent FROM images WHERE id = ?", (target,)).fetchone()[0]
+                parent = db.execute("SELECT parent FROM images WHERE id = ?", (target,)).fetchone()[
+                    0
+                ]
                 orphans |= self._delete_record(db, target)
                 report.deleted.append(target)
                 target = None if noprune else self._prunable_parent(db, parent)
@@ -276,16 +257,8 @@ class ImageStore:
 
     # --- internals ---------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def _read_manifest(self, digest: str) -> tuple[Manifest, str, int]:
         data = self._require_blob(digest, "manifest")
@@ -293,8 +266,36 @@ class ImageStore:
         if not isinstance(parsed, Manifest):
             raise InvalidArgument(f"{digest} is an index: add the manifest for one platform")
         if parsed.config.media_type not in mt.CONFIGS:
-            raise InvalidArgument(f"unsupported image config media type {parsed.config.media_type!r}")
+            raise InvalidArgument(
+                f"unsupported image config media type {parsed.config.media_type!r}"
+            )
         return parsed, parsed.media_type, len(data)
+
+    def _verify_layers(
+        self, layers: Sequence[Descriptor], diff_ids: Sequence[str]
+    ) -> dict[str, int]:
+        """The unpacked size of each layer blob, after checking it unpacks to its diff_id."""
+        sizes: dict[str, int] = {}
+        for layer, diff_id in zip(layers, diff_ids, strict=True):
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT size FROM image_layers WHERE digest = ? AND diff_id = ?",
+                    (layer.digest, diff_id),
+                ).fetchone()
+            if row is not None:
+                sizes[layer.digest] = row[0]
+            elif layer.digest == diff_id:  # an uncompressed layer: verified when written
+                sizes[layer.digest] = self.content.info(layer.digest).size
+            else:
+                sizes[layer.digest] = unpacked_size(self.content, layer, diff_id)
+        return sizes
+
+    def _layer_size(self, digest: str) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT size FROM image_layers WHERE digest = ?", (digest,)
+            ).fetchone()
+        return row[0] if row else 0
 
     def _require_blob(self, digest: str, what: str) -> bytes:
         if not self.content.exists(digest):
@@ -319,7 +320,9 @@ class ImageStore:
         except InvalidArgument:
             reference = None
         if reference is not None:
-            row = db.execute("SELECT image_id FROM image_refs WHERE ref = ?", (str(reference),)).fetchone()
+            row = db.execute(
+                "SELECT image_id FROM image_refs WHERE ref = ?", (str(reference),)
+            ).fetchone()
             if row is not None:
                 return row[0]
         prefix = text.removeprefix("sha256:")
@@ -341,7 +344,9 @@ class ImageStore:
         return [parse_reference(row[0], default_tag=False) for row in rows]
 
     def _has_children(self, db: sqlite3.Connection, image_id: str) -> bool:
-        return db.execute("SELECT 1 FROM images WHERE parent = ?", (image_id,)).fetchone() is not None
+        return (
+            db.execute("SELECT 1 FROM images WHERE parent = ?", (image_id,)).fetchone() is not None
+        )
 
     def _load(self, db: sqlite3.Connection, image_id: str) -> Image:
         row = db.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
@@ -350,7 +355,9 @@ class ImageStore:
         refs = self._refs(db, image_id)
         return Image(
             id=row["id"],
-            manifest=Descriptor(row["manifest_media_type"], row["manifest_digest"], row["manifest_size"]),
+            manifest=Descriptor(
+                row["manifest_media_type"], row["manifest_digest"], row["manifest_size"]
+            ),
             created=row["created"],
             size=row["size"],
             labels=json.loads(row["labels"]),
@@ -371,13 +378,20 @@ class ImageStore:
 
     def _delete_record(self, db: sqlite3.Connection, image_id: str) -> set[str]:
         """Delete the image row; return the blobs no remaining image holds."""
-        blobs = {row[0] for row in db.execute("SELECT digest FROM image_blobs WHERE image_id = ?", (image_id,))}
+        blobs = {
+            row[0]
+            for row in db.execute("SELECT digest FROM image_blobs WHERE image_id = ?", (image_id,))
+        }
         db.execute("UPDATE images SET parent = NULL WHERE parent = ?", (image_id,))
         db.execute("DELETE FROM images WHERE id = ?", (image_id,))
-        return {
-            digest for digest in blobs
-            if db.execute("SELECT 1 FROM image_blobs WHERE digest = ?", (digest,)).fetchone() is None
+        orphans = {
+            digest
+            for digest in blobs
+            if db.execute("SELECT 1 FROM image_blobs WHERE digest = ?", (digest,)).fetchone()
+            is None
         }
+        db.executemany("DELETE FROM image_layers WHERE digest = ?", [(d,) for d in orphans])
+        return orphans
 
     def _prunable_parent(self, db: sqlite3.Connection, parent: str | None) -> str | None:
         """The parent, if nothing names it, no other image builds on it and no container uses it."""
@@ -397,32 +411,6 @@ def _as_reference(ref: str | Reference) -> Reference:
 def _is_id_prefix(image_id: str, text: str) -> bool:
     """Whether the user named the image by (a prefix of) its id rather than by a reference."""
     return image_id.startswith(text) or image_id.removeprefix("sha256:").startswith(text)
-
-
-def _filtered(image: Image, filters: ImageFilters, *, has_children: bool) -> Image | None:
-    """The image as `docker images` lists it under these filters, or None if filtered out."""
-    for label in filters.labels:
-        key, _, value = label.partition("=")
-        if key not in image.labels or ("=" in label and image.labels[key] != value):
-            return None
-    tags, digests = image.repo_tags, image.repo_digests
-    if filters.references:
-        def matches(text: str) -> bool:
-            ref = parse_reference(text, default_tag=False)
-            return any(familiar_match(pattern, ref) for pattern in filters.references)
-
-        tags = tuple(t for t in tags if matches(t))
-        digests = tuple(d for d in digests if matches(d))
-        if not tags and not digests:
-            return None
-    if not tags and not digests:
-        if has_children and not filters.all:
-            return None
-        if filters.dangling is False:
-            return None
-    elif filters.dangling is True and tags:
-        return None
-    return image.with_refs(tags, digests)
 
 
 __all__ = ["ImageStore", "short_id"]

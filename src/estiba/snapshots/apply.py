@@ -60,7 +60,8 @@ def apply_layer(
     reader = DigestReader(open_uncompressed(stream))
     applier = _Applier(Path(dest), lowers, flatten)
     try:
-        with tarfile.open(fileobj=reader, mode="r|", errorlevel=2) as archive:  # type: ignore[call-overload]
+        archive = tarfile.open(fileobj=reader, mode="r|", errorlevel=2)
+        with archive:
             while (member := archive.next()) is not None:
                 applier.apply(member, archive)
                 archive.members.clear()  # stream mode: keep memory flat on huge layers
@@ -107,11 +108,13 @@ class _Applier:
         if not parts:
             return  # the root itself: its attributes belong to the snapshot
         base = parts[-1]
+        meta = WHITEOUT_PREFIX + WHITEOUT_PREFIX
+        in_meta_dir = any(p.startswith(meta) for p in parts[:-1])
+        if in_meta_dir or (base.startswith(meta) and base != OPAQUE_MARKER):
+            return  # AUFS bookkeeping (.wh..wh.plnk and friends)
         try:
             if base == OPAQUE_MARKER:
                 self._opaque(self._parent(parts[:-1], name), name)
-            elif any(p.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX) for p in parts):
-                return  # AUFS bookkeeping (.wh..wh.plnk and friends)
             elif base.startswith(WHITEOUT_PREFIX):
                 target = base[len(WHITEOUT_PREFIX) :]
                 if target in ("", ".", ".."):
@@ -177,7 +180,9 @@ class _Applier:
         source = self.dest / rel
         st = lstat_or_none(source)
         if st is None or is_whiteout(st):
-            raise InvalidArgument(f"layer entry {member.name}: hardlink target {member.linkname} is not in this layer")
+            raise InvalidArgument(
+                f"layer entry {member.name}: hardlink target {member.linkname} is not in this layer"
+            )
         if stat.S_ISDIR(st.st_mode):
             raise InvalidArgument(f"layer entry {member.name}: hardlink to a directory")
         return source
@@ -229,7 +234,9 @@ class _Applier:
                 continue
             if part == "..":
                 if not resolved:
-                    raise InvalidArgument(f"layer entry {name}: a symlink in its path leads outside the root")
+                    raise InvalidArgument(
+                        f"layer entry {name}: a symlink in its path leads outside the root"
+                    )
                 resolved.pop()
                 continue
             found = self._lookup("/".join([*resolved, part]))
@@ -244,7 +251,8 @@ class _Applier:
                     resolved = []
                 pending.extendleft(reversed(target.split("/")))
             else:
-                raise InvalidArgument(f"layer entry {name}: {'/'.join([*resolved, part])} is not a directory")
+                where = "/".join([*resolved, part])
+                raise InvalidArgument(f"layer entry {name}: {where} is not a directory")
         self._make_parents(resolved, name)
         return resolved
 
@@ -265,7 +273,9 @@ class _Applier:
             st = lstat_or_none(self.dest / rel)
             if st is not None:
                 if not stat.S_ISDIR(st.st_mode):
-                    raise InvalidArgument(f"layer entry {name}: {rel} was deleted or replaced in this layer")
+                    raise InvalidArgument(
+                        f"layer entry {name}: {rel} was deleted or replaced in this layer"
+                    )
                 continue
             lower = self._lookup(rel)
             os.mkdir(self.dest / rel, 0o755)
@@ -280,7 +290,9 @@ class _Applier:
 
     # --- attributes ---------------------------------------------------------------------
 
-    def _attributes(self, target: Path | int, member: tarfile.TarInfo, *, symlink: bool = False) -> None:
+    def _attributes(
+        self, target: Path | int, member: tarfile.TarInfo, *, symlink: bool = False
+    ) -> None:
         """Owner, then mode (chown clears set-id bits), then xattrs; times for non-dirs."""
         follow = not symlink
         if self.privileged:
@@ -294,11 +306,14 @@ class _Applier:
             atime, mtime = _times(member)
             os.utime(target, ns=(atime, mtime), follow_symlinks=follow)
 
-    def _xattr(self, target: Path | int, member: tarfile.TarInfo, key: str, value: str, follow: bool) -> None:
+    def _xattr(
+        self, target: Path | int, member: tarfile.TarInfo, key: str, value: str, follow: bool
+    ) -> None:
         if key.startswith(OVERLAY_XATTR_PREFIX):
             return  # overlay's own markers come only from whiteout entries, never from a tar
         try:
-            os.setxattr(target, key, value.encode("utf-8", "surrogateescape"), follow_symlinks=follow)
+            raw = value.encode("utf-8", "surrogateescape")
+            os.setxattr(target, key, raw, follow_symlinks=follow)
         except OSError as exc:
             if exc.errno == errno.ENOTSUP or (exc.errno == errno.EPERM and not self.privileged):
                 log.debug("layer entry %s: xattr %s not set: %s", member.name, key, exc.strerror)

@@ -12,7 +12,13 @@ from typing import Literal, NamedTuple
 
 from estiba.snapshots.archive import END_OF_ARCHIVE, TarWriter, guarded, tar_reader, walk
 from estiba.snapshots.base import Mount
-from estiba.snapshots.lowers import OPAQUE_MARKER, WHITEOUT_PREFIX, LayerStack, is_opaque, is_whiteout
+from estiba.snapshots.lowers import (
+    OPAQUE_MARKER,
+    WHITEOUT_PREFIX,
+    LayerStack,
+    is_opaque,
+    is_whiteout,
+)
 from estiba.snapshots.mount import layer_dirs
 
 
@@ -23,7 +29,9 @@ class Change(NamedTuple):
     path: str
 
 
-def changes(lowers: Sequence[str | os.PathLike[str]], upper: str | os.PathLike[str]) -> list[Change]:
+def changes(
+    lowers: Sequence[str | os.PathLike[str]], upper: str | os.PathLike[str]
+) -> list[Change]:
     """The changes an overlay upper directory makes to its lower layers (top first).
 
     As Docker reports them: a whiteout is D; an entry absent from the lowers is A, present

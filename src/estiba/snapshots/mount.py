@@ -94,7 +94,8 @@ def layer_dirs(mounts: Sequence[Mount]) -> LayerDirs:
         return LayerDirs(upper=mount.source, lowers=())
     if mount.type == "overlay":
         lowers = tuple((mount.option("lowerdir") or "").split(":"))
-        return LayerDirs(mount.option("upperdir"), tuple(d for d in lowers if d), mount.option("workdir"))
+        upper, work = mount.option("upperdir"), mount.option("workdir")
+        return LayerDirs(upper, tuple(d for d in lowers if d), work)
     raise Unsupported(f"mount type {mount.type} has no layer directories")
 
 
@@ -188,7 +189,13 @@ def _mount_one(kernel: sc.Syscalls, mount: Mount, target: str) -> None:
 
 
 def _mount_in_directory(
-    kernel: sc.Syscalls, directory: str, source: str, target: str, fstype: str, flags: int, data: str
+    kernel: sc.Syscalls,
+    directory: str,
+    source: str,
+    target: str,
+    fstype: str,
+    flags: int,
+    data: str,
 ) -> None:
     """mount(2) from a forked child that chdirs first, so relative paths resolve there
     without changing the working directory of this (possibly threaded) process."""

@@ -35,8 +35,8 @@ def default_overlay_options() -> tuple[str, ...]:
     """Options that keep every change in the upper directory as a full copy (no inode
     index, no metacopy-only files, no redirected directories), so that diffs and
     commits can read a container's changes from its upper directory alone."""
-    wanted = (("index", "index=off"), ("metacopy", "metacopy=off"), ("redirect_dir", "redirect_dir=off"))
-    return tuple(option for name, option in wanted if (_OVERLAY_PARAMETERS / name).exists())
+    wanted = ("index", "metacopy", "redirect_dir")
+    return tuple(f"{name}=off" for name in wanted if (_OVERLAY_PARAMETERS / name).exists())
 
 
 class OverlaySnapshotter:
@@ -199,7 +199,8 @@ class OverlaySnapshotter:
             return [Mount("bind", own, ("ro", "rbind"))]
         if len(parents) == 1:  # overlay needs two lowers when it has no upper
             return [Mount("bind", parents[0], ("ro", "rbind"))]
-        return [Mount("overlay", "overlay", ("ro", *self._options, f"lowerdir={':'.join(parents)}"))]
+        options = ("ro", *self._options, f"lowerdir={':'.join(parents)}")
+        return [Mount("overlay", "overlay", options)]
 
     def _fs(self, snapshot_id: int) -> Path:
         return self._snapshots / str(snapshot_id) / "fs"

@@ -80,7 +80,9 @@ def _unpack_one(
         with contextlib.closing(open_blob()) as blob:
             unpacked = apply_to_snapshot(mounts, blob)
         if unpacked != diff_id:
-            raise InvalidArgument(f"layer {diff_id} unpacked to {unpacked}: the blob is not that layer")
+            raise InvalidArgument(
+                f"layer {diff_id} unpacked to {unpacked}: the blob is not that layer"
+            )
         try:
             snapshotter.commit(chain, key)
         except Conflict:  # another unpack committed the same layer first: use theirs
@@ -93,5 +95,6 @@ def _unpack_one(
 
 def _check_digest(digest: str) -> None:
     algorithm, _, hexdigest = digest.partition(":")
-    if algorithm != "sha256" or len(hexdigest) != 64 or not all(c in "0123456789abcdef" for c in hexdigest):
+    well_formed = len(hexdigest) == 64 and all(c in "0123456789abcdef" for c in hexdigest)
+    if algorithm != "sha256" or not well_formed:
         raise InvalidArgument(f"diff_id {digest!r} is not a sha256 digest")

@@ -269,16 +269,16 @@ def test_duplicate_id_is_refused_and_the_first_container_kept(any_runtime, make_
     wait_for(lambda: any_runtime.output(cid) == "started\n", what="the first container to run")
 
 
-@pytest.mark.parametrize("bad_id", ["has/slash", "..", "with space", ""])
-def test_invalid_id_is_refused(any_runtime, make_bundle, bad_id) -> None:
+def test_invalid_ids_are_refused(any_runtime, make_bundle) -> None:
     bundle = make_bundle(args=SLEEPER)
 
-    # Not `create()`: it names its log files after the id.
-    result = any_runtime.cmd("create", "--bundle", bundle, bad_id, timeout=15)
+    for bad_id in ("has/slash", "..", "with space", ""):
+        # Not `create()`: it names its log files after the id.
+        result = any_runtime.cmd("create", "--bundle", bundle, bad_id, timeout=15)
 
-    assert result.returncode == 1
-    line = one_line(result).lower()
-    assert "invalid container id" in line or "id cannot be empty" in line
+        assert result.returncode == 1, bad_id
+        line = one_line(result).lower()
+        assert "invalid container id" in line or "id cannot be empty" in line
     assert os.listdir(any_runtime.root) == []
 
 
@@ -354,3 +354,54 @@ def test_commands_on_a_missing_container(any_runtime) -> None:
         result = any_runtime.cmd(*args)
         assert result.returncode != 0, args
         assert "does not exist" in one_line(result), args
+
+
+def test_delete_of_a_created_container_needs_no_force(any_runtime, make_bundle) -> None:
+    bundle = make_bundle(args=SLEEPER)
+    cid = container_id("delcreated")
+    any_runtime.create(bundle, cid, check=True)
+    pid = any_runtime.state(cid)["pid"]
+
+    any_runtime.delete(cid, check=True)
+
+    assert any_runtime.cmd("state", cid).returncode == 1
+    assert cgroup_dirs(cid) == []
+    wait_for(lambda: not _alive(pid), what="the waiting process to go")
+    assert any_runtime.output(cid) == ""
+
+
+def test_start_of_a_container_killed_before_start_fails(any_runtime, make_bundle) -> None:
+    bundle = make_bundle(args=SLEEPER)
+    cid = container_id("killcreated")
+    any_runtime.create(bundle, cid, check=True)
+    any_runtime.kill(cid, "KILL", check=True)
+    wait_status(any_runtime, cid, "stopped")
+
+    result = any_runtime.start(cid)
+
+    assert result.returncode == 1
+    assert "cannot start a container that has stopped" in one_line(result)
+    assert any_runtime.output(cid) == ""
+
+
+def test_kill_all_signals_every_process(any_runtime, make_bundle, tmp_path) -> None:
+    bundle = make_bundle(args=SLEEPER)
+    cid = container_id("killall")
+    any_runtime.run(bundle, cid, "-d", check=True)
+    any_runtime.exec(cid, "sleep", "55", opts=["-d", "--pid-file", str(tmp_path / "exec.pid")], check=True)
+    exec_pid = int((tmp_path / "exec.pid").read_text())
+
+    any_runtime.kill(cid, "KILL", "--all", check=True)
+
+    wait_status(any_runtime, cid, "stopped")
+    wait_for(lambda: not _alive(exec_pid), what="the exec'd process to go")
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs; a zombie waiting for the host's init to reap it counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2 :].split()[0] not in (b"Z", b"X")

@@ -917,9 +917,10 @@ def test_delete_of_a_running_container_needs_force(any_runtime, make_bundle) -> 
 
     result = any_runtime.delete(name)
 
-    assert result.returncode != 0
-    assert result.stderr.strip() and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert any_runtime.state(name)["status"] == "running"
+    state = any_runtime.state(name)
+    assert result.returncode != 0, (result, state)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert state["status"] == "running", (result, state)
 
 
 def test_kill_a_created_container(any_runtime, make_bundle) -> None:

@@ -205,3 +205,13 @@ def test_local_existing_blob_does_not_consume_stream(tmp_path: Path) -> None:
     stream = io.BytesIO(DATA)
     store.write(stream, expected=DIGEST)
     assert stream.tell() == 0
+
+
+def test_local_removes_stale_ingests_on_open(tmp_path: Path) -> None:
+    _local(tmp_path)
+    ingest = tmp_path / "content/ingest"
+    (ingest / "ingest-old").write_bytes(b"half")
+    (ingest / "ingest-new").write_bytes(b"half")
+    os.utime(ingest / "ingest-old", (0, 0))
+    _local(tmp_path)
+    assert [p.name for p in ingest.iterdir()] == ["ingest-new"]

@@ -96,7 +96,9 @@ def test_uncompressed_layer_digest_is_its_diff_id(tree: Path) -> None:
 
 def test_owner_mapping(tree: Path) -> None:
     store = MemoryContentStore()
-    blob, _ = layer_from_dir(tree, store, ids=lambda path, uid, gid: (7, 8) if path == "bin" else (0, 0))
+    blob, _ = layer_from_dir(
+        tree, store, ids=lambda path, uid, gid: (7, 8) if path == "bin" else (0, 0)
+    )
     members = {m.name: m for m in _members(store, blob.digest, blob.media_type)}
     assert (members["bin"].uid, members["bin"].gid) == (7, 8)
     assert (members["etc/conf"].uid, members["etc/conf"].gid) == (0, 0)
@@ -120,9 +122,13 @@ def test_missing_dir(tmp_path: Path) -> None:
         layer_from_dir(tmp_path / "nope", MemoryContentStore())
 
 
-@pytest.mark.parametrize(("kind", "tar_type"), [(stat.S_IFCHR, tarfile.CHRTYPE), (stat.S_IFBLK, tarfile.BLKTYPE)])
+@pytest.mark.parametrize(
+    ("kind", "tar_type"), [(stat.S_IFCHR, tarfile.CHRTYPE), (stat.S_IFBLK, tarfile.BLKTYPE)]
+)
 def test_device_nodes(kind: int, tar_type: bytes) -> None:
-    fake = os.stat_result((kind | 0o620, 1, 1, 1, 0, 5, 0, 9, 9, 9), {"st_rdev": os.makedev(136, 7)})
+    fake = os.stat_result(
+        (kind | 0o620, 1, 1, 1, 0, 5, 0, 9, 9, 9), {"st_rdev": os.makedev(136, 7)}
+    )
     info = tarinfo_for("dev/pts/7", fake)
     assert info is not None and info.type == tar_type
     assert (info.devmajor, info.devminor) == (136, 7)
@@ -155,7 +161,10 @@ def test_file_capabilities_are_kept(tmp_path: Path) -> None:
     blob, _ = layer_from_dir(root, store, compression="none")
     with store.open(blob.digest) as f, tarfile.open(fileobj=f) as tar:
         (member,) = tar.getmembers()
-    assert member.pax_headers["SCHILY.xattr.security.capability"].encode("utf-8", "surrogateescape") == cap
+    assert (
+        member.pax_headers["SCHILY.xattr.security.capability"].encode("utf-8", "surrogateescape")
+        == cap
+    )
 
 
 # --- import_tar ----------------------------------------------------------------------------

@@ -54,7 +54,11 @@ DOCKER_CONFIG = {
     "docker_version": "20.10.24",
     "history": [
         {"created": "2023-05-01T12:00:00Z", "created_by": "/bin/sh -c #(nop) ADD file:x in / "},
-        {"created": "2023-05-01T12:00:01Z", "created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": True},
+        {
+            "created": "2023-05-01T12:00:01Z",
+            "created_by": '/bin/sh -c #(nop)  CMD ["sh"]',
+            "empty_layer": True,
+        },
     ],
     "os": "linux",
     "rootfs": {"type": "layers", "diff_ids": [D1, D2]},
@@ -64,8 +68,13 @@ DOCKER_CONFIG = {
 def _registry() -> Registry:
     resources = []
     for path in SCHEMAS.glob("*.json"):
-        resource = Resource.from_contents(json.loads(path.read_text()), default_specification=DRAFT4)
-        for base in ("https://opencontainers.org/schema/image/", "https://opencontainers.org/schema/"):
+        resource = Resource.from_contents(
+            json.loads(path.read_text()), default_specification=DRAFT4
+        )
+        for base in (
+            "https://opencontainers.org/schema/image/",
+            "https://opencontainers.org/schema/",
+        ):
             resources.append((base + path.name, resource))
     return Registry().with_resources(resources)
 
@@ -81,7 +90,11 @@ def validate(schema_file: str, document: Any) -> None:
 def test_parse_docker_config() -> None:
     config = ImageConfig.from_bytes(json.dumps(DOCKER_CONFIG).encode())
     c = config.config
-    assert (config.architecture, config.os, config.created) == ("amd64", "linux", DOCKER_CONFIG["created"])
+    assert (config.architecture, config.os, config.created) == (
+        "amd64",
+        "linux",
+        DOCKER_CONFIG["created"],
+    )
     assert c.user == "app" and c.working_dir == "/srv" and c.stop_signal == "SIGQUIT"
     assert c.exposed_ports == ("443/tcp", "80/tcp") and c.volumes == ("/data",)
     assert c.env_dict() == {"PATH": "/usr/bin:/bin", "A": "b=c"}
@@ -210,7 +223,11 @@ def test_docker_manifest_list_is_an_index() -> None:
 def test_media_type_guessed_without_field() -> None:
     body = {"schemaVersion": 2, "manifests": []}
     assert isinstance(parse_manifest(json.dumps(body).encode()), Index)
-    body = {"schemaVersion": 2, "config": {"mediaType": mt.OCI_CONFIG, "size": 1, "digest": D1}, "layers": []}
+    body = {
+        "schemaVersion": 2,
+        "config": {"mediaType": mt.OCI_CONFIG, "size": 1, "digest": D1},
+        "layers": [],
+    }
     assert isinstance(parse_manifest(json.dumps(body).encode()), Manifest)
 
 
@@ -219,11 +236,23 @@ def test_media_type_guessed_without_field() -> None:
     [
         ({"schemaVersion": 1, "fsLayers": []}, Unsupported, "schemaVersion 1"),
         ({"schemaVersion": 2, "mediaType": "text/plain"}, Unsupported, "text/plain"),
-        ({"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "layers": []}, InvalidArgument, "descriptor"),
-        ({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": {}}, InvalidArgument, "array"),
         (
-            {"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "layers": [],
-             "config": {"mediaType": mt.OCI_CONFIG, "size": -1, "digest": D1}},
+            {"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "layers": []},
+            InvalidArgument,
+            "descriptor",
+        ),
+        (
+            {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": {}},
+            InvalidArgument,
+            "array",
+        ),
+        (
+            {
+                "schemaVersion": 2,
+                "mediaType": mt.OCI_MANIFEST,
+                "layers": [],
+                "config": {"mediaType": mt.OCI_CONFIG, "size": -1, "digest": D1},
+            },
             InvalidArgument,
             "invalid size",
         ),
@@ -236,12 +265,25 @@ def test_bad_manifests(body: dict[str, Any], error: type[Exception], message: st
 
 def test_host_platform() -> None:
     platform = host_platform()
-    assert platform.os == "linux" and platform.architecture in ("amd64", "arm64", "arm", "386", "ppc64le", "s390x", "riscv64")
+    assert platform.os == "linux" and platform.architecture in (
+        "amd64",
+        "arm64",
+        "arm",
+        "386",
+        "ppc64le",
+        "s390x",
+        "riscv64",
+    )
 
 
 def test_descriptor_json_validates() -> None:
     descriptor = Descriptor(
-        mt.OCI_MANIFEST, D1, 5, annotations={"a": "b"}, platform=Platform("linux", "amd64"), urls=("https://x/y",)
+        mt.OCI_MANIFEST,
+        D1,
+        5,
+        annotations={"a": "b"},
+        platform=Platform("linux", "amd64"),
+        urls=("https://x/y",),
     )
     validate("content-descriptor.json", descriptor.to_json())
     assert Descriptor.from_json(descriptor.to_json()) == descriptor

@@ -2,63 +2,30 @@
 
 from __future__ import annotations
 
-import io
+import gzip
 import json
 import sqlite3
-import tarfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from estiba.content import ContentStore, Descriptor, LocalContentStore, MemoryContentStore
+from estiba.content import Descriptor, LocalContentStore, MemoryContentStore
 from estiba.errors import Conflict, InvalidArgument, NotFound
 from estiba.images import (
-    ContainerConfig,
     History,
     ImageConfig,
     ImageFilters,
     ImageStore,
     ImageUser,
     Index,
+    Manifest,
     write_image,
 )
 from estiba.images import mediatypes as mt
 
+from tests.unit.images._helpers import layer, make_image
+
 Users = dict[str, list[ImageUser]]
-
-
-def layer(content: ContentStore, text: str) -> Descriptor:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(text.replace("/", "_") or "f")
-        info.size = len(text)
-        tar.addfile(info, io.BytesIO(text.encode()))
-    return content.write(buf.getvalue(), media_type=mt.OCI_LAYER)
-
-
-def make_image(
-    store: ImageStore,
-    *layer_texts: str,
-    refs: Sequence[str] = (),
-    created: str = "2024-01-01T00:00:00Z",
-    labels: dict[str, str] | None = None,
-    parent: str | None = None,
-    history: Sequence[History] | None = None,
-) -> str:
-    layers = [layer(store.content, text) for text in layer_texts]
-    config = ImageConfig(
-        architecture="amd64",
-        os="linux",
-        config=ContainerConfig(labels=labels or {}, cmd=("sh",)),
-        diff_ids=tuple(d.digest for d in layers),
-        history=tuple(history) if history is not None else tuple(
-            History(created=created, created_by=f"ADD {t}") for t in layer_texts
-        ),
-        created=created,
-    )
-    manifest = write_image(store.content, config, layers)
-    return store.add(manifest.digest, refs=refs, parent=parent).id
 
 
 @pytest.fixture
@@ -69,14 +36,24 @@ def users() -> Users:
 @pytest.fixture
 def store(tmp_path: Path, users: Users) -> ImageStore:
     content = LocalContentStore(tmp_path / "content")
-    return ImageStore(tmp_path / "images.db", content, users=lambda image_id: users.get(image_id, []))
+    return ImageStore(
+        tmp_path / "images.db", content, users=lambda image_id: users.get(image_id, [])
+    )
 
 
 def test_add_and_get_every_way(store: ImageStore) -> None:
     image_id = make_image(store, "base", refs=["busybox:latest"])
     image = store.get("busybox")
     assert image.id == image_id and image.repo_tags == ("busybox:latest",)
-    for text in ("busybox:latest", "docker.io/library/busybox:latest", image_id, image_id[7:], image_id[7:19], image_id[:12], image_id[7:8]):
+    for text in (
+        "busybox:latest",
+        "docker.io/library/busybox:latest",
+        image_id,
+        image_id[7:],
+        image_id[7:19],
+        image_id[:12],
+        image_id[7:8],
+    ):
         assert store.get(text).id == image_id, text
     assert image.short_id == image_id[7:19]
     assert image.manifest.media_type == mt.OCI_MANIFEST
@@ -120,8 +97,6 @@ def test_add_checks_manifest_against_config(store: ImageStore) -> None:
     content = store.content
     config = ImageConfig("amd64", "linux", diff_ids=())
     config_desc = content.write(config.to_bytes(), media_type=mt.OCI_CONFIG)
-    from estiba.images import Manifest
-
     bad = Manifest(config_desc, (layer(content, "extra"),))
     digest = content.write(bad.to_bytes()).digest
     with pytest.raises(InvalidArgument, match="1 layers but its config lists 0"):
@@ -173,8 +148,16 @@ def test_digest_references(store: ImageStore) -> None:
 
 
 def test_list_and_filters(store: ImageStore) -> None:
-    old = make_image(store, "old", refs=["busybox:1"], created="2020-01-01T00:00:00Z", labels={"tier": "base"})
-    new = make_image(store, "new", refs=["app:v1", "app:v2"], created="2024-01-01T00:00:00Z", labels={"tier": "web", "x": ""})
+    old = make_image(
+        store, "old", refs=["busybox:1"], created="2020-01-01T00:00:00Z", labels={"tier": "base"}
+    )
+    new = make_image(
+        store,
+        "new",
+        refs=["app:v1", "app:v2"],
+        created="2024-01-01T00:00:00Z",
+        labels={"tier": "web", "x": ""},
+    )
     dangling = make_image(store, "dangling", created="2022-01-01T00:00:00Z")
     assert [i.id for i in store.list()] == [new, dangling, old]
     assert [i.id for i in store.list(ImageFilters(dangling=True))] == [dangling]
@@ -247,7 +230,9 @@ def test_remove_by_name_untags_until_last(store: ImageStore) -> None:
 
 def test_remove_by_id_with_refs_in_several_repositories(store: ImageStore) -> None:
     image_id = make_image(store, "a", refs=["app:1", "other:1"])
-    with pytest.raises(Conflict, match=r"must be forced\) - image is referenced in multiple repositories"):
+    with pytest.raises(
+        Conflict, match=r"must be forced\) - image is referenced in multiple repositories"
+    ):
         store.remove(image_id[7:19])
     report = store.remove(image_id[7:19], force=True)
     assert sorted(report.untagged) == ["app:1", "other:1"] and report.deleted == [image_id]
@@ -267,7 +252,11 @@ def test_remove_releases_only_unshared_blobs(store: ImageStore) -> None:
     manifest = store.get(other).manifest.digest
     store.remove("two")
     content = store.content
-    assert not content.exists(own_layer.digest) and not content.exists(manifest) and not content.exists(other)
+    assert (
+        not content.exists(own_layer.digest)
+        and not content.exists(manifest)
+        and not content.exists(other)
+    )
     assert content.exists(shared_layer.digest) and store.get("one").id == shared_parent
 
 
@@ -333,3 +322,15 @@ def test_labels_are_read_from_the_config(store: ImageStore) -> None:
     assert json.loads(store.config("lab").to_bytes())["config"]["Labels"] == {"a": "b"}
 
 
+def test_add_checks_layers_unpack_to_their_diff_ids(store: ImageStore) -> None:
+    plain = layer(store.content, "content")
+    with store.content.open(plain.digest) as f:
+        data = f.read()
+    packed = store.content.write(gzip.compress(data), media_type=mt.OCI_LAYER_GZIP)
+    wrong = ImageConfig("amd64", "linux", diff_ids=("sha256:" + "5" * 64,))
+    with pytest.raises(InvalidArgument, match="does not unpack to its diff_id"):
+        store.add(write_image(store.content, wrong, [packed]).digest)
+    right = ImageConfig("amd64", "linux", diff_ids=(plain.digest,))
+    image = store.add(write_image(store.content, right, [packed]).digest, refs=["gz"])
+    assert image.size == len(data), "images report their unpacked size, like docker"
+    assert store.history("gz") == []

@@ -5,6 +5,8 @@ recovery. Nothing here mounts, so none of it needs root."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -252,3 +254,21 @@ def test_a_refused_prepare_leaves_no_directory(overlay: OverlaySnapshotter, tmp_
 def test_root_with_mount_separators_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument):
         OverlaySnapshotter(tmp_path / "a:b")
+
+
+def test_processes_sharing_a_root_prepare_in_parallel(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    sn = OverlaySnapshotter(root)
+    committed_chain(sn, ["base"])
+    script = (
+        "import sys\n"
+        "from estiba.snapshots import OverlaySnapshotter\n"
+        "sn = OverlaySnapshotter(sys.argv[1])\n"
+        "for i in range(10):\n"
+        "    sn.prepare(f'{sys.argv[2]}-{i}', 'base')\n"
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(root), f"p{n}"]) for n in range(3)]
+    assert [w.wait(timeout=60) for w in workers] == [0, 0, 0]
+    assert len(sn.walk()) == 31
+    assert len(os.listdir(root / "snapshots")) == 31
+    sn.close()
