@@ -51,7 +51,8 @@ class HostDeviceTree:
         kind = {
             stat.S_IFCHR: "c", stat.S_IFBLK: "b", stat.S_IFIFO: "p", stat.S_IFDIR: "d", stat.S_IFLNK: "l",
         }.get(stat.S_IFMT(st.st_mode), "f")
-        return Node(kind, os.major(st.st_rdev), os.minor(st.st_rdev), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+        mode = stat.S_IMODE(st.st_mode)
+        return Node(kind, os.major(st.st_rdev), os.minor(st.st_rdev), mode, st.st_uid, st.st_gid)
 
     def listdir(self, path: str) -> list[str]:
         return sorted(os.listdir(path))
@@ -145,4 +146,6 @@ def _walk(tree: DeviceTree, root: str) -> list[tuple[str, Node]]:
 
 
 def _gathering_error(path: str, reason: str) -> InvalidArgument:
-    return InvalidArgument(f'error gathering device information while adding custom device "{path}": {reason.lower()}')
+    return InvalidArgument(
+        f'error gathering device information while adding custom device "{path}": {reason.lower()}'
+    )

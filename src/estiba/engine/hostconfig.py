@@ -15,6 +15,7 @@ from typing import Any
 
 from estiba.engine import capabilities, resources
 from estiba.engine._apifields import INT32, INT64, UINT16, Fields
+from estiba.engine.mountconfig import Mount
 from estiba.engine.security import SecurityOptions
 from estiba.engine.tmpfs import merge_tmpfs_options, validate_tmpfs_destination
 from estiba.errors import InvalidArgument
@@ -56,25 +57,6 @@ class LogConfig:
 class PortBinding:
     host_ip: str = ""
     host_port: str = ""
-
-
-@dataclass(frozen=True)
-class Mount:
-    """One entry of HostConfig.Mounts (bind, volume, tmpfs or npipe)."""
-
-    type: str
-    target: str
-    source: str = ""
-    read_only: bool = False
-    consistency: str = ""
-    bind_propagation: str = ""
-    bind_non_recursive: bool = False
-    volume_no_copy: bool = False
-    volume_labels: dict[str, str] = field(default_factory=dict)
-    volume_driver: str = ""
-    volume_driver_options: dict[str, str] = field(default_factory=dict)
-    tmpfs_size: int = 0
-    tmpfs_mode: int = 0
 
 
 @dataclass(frozen=True)
@@ -184,7 +166,7 @@ class HostConfig:
             auto_remove=f.boolean("AutoRemove"),
             volume_driver=f.string("VolumeDriver"),
             volumes_from=f.strings("VolumesFrom"),
-            mounts=tuple(_mount(m) for m in f.objects("Mounts")),
+            mounts=tuple(Mount.from_api(m) for m in f.objects("Mounts")),
             cap_add=f.strings("CapAdd"),
             cap_drop=f.strings("CapDrop"),
             cgroupns_mode=f.string("CgroupnsMode"),
@@ -230,13 +212,15 @@ class HostConfig:
         if self.shm_size < 0:
             raise InvalidArgument("SHM size can not be less than 0")
         if not -1000 <= self.oom_score_adj <= 1000:
-            raise InvalidArgument(f"Invalid value {self.oom_score_adj}, range for oom score adj is [-1000, 1000]")
+            raise InvalidArgument(
+                f"Invalid value {self.oom_score_adj}, range for oom score adj is [-1000, 1000]"
+            )
         for destination, options in self.tmpfs.items():
             validate_tmpfs_destination(destination)
             merge_tmpfs_options(options.split(",") if options else [])
         SecurityOptions.parse(self.security_opt)
         for index, mount in enumerate(self.mounts):
-            _check_mount(mount, f"HostConfig.Mounts[{index}]")
+            mount.validate(f"HostConfig.Mounts[{index}]")
 
     def security(self) -> SecurityOptions:
         return SecurityOptions.parse(self.security_opt)
@@ -329,50 +313,6 @@ def _check_restart_policy(policy: RestartPolicy) -> None:
         raise InvalidArgument(f"maximum retry count cannot be used with restart policy '{policy.name}'")
     if policy.maximum_retry_count < 0:
         raise InvalidArgument("maximum retry count cannot be negative")
-
-
-def _mount(f: Fields) -> Mount:
-    bind, volume, tmpfs = f.child("BindOptions"), f.child("VolumeOptions"), f.child("TmpfsOptions")
-    driver = volume.child("DriverConfig")
-    return Mount(
-        type=f.string("Type"),
-        target=f.string("Target"),
-        source=f.string("Source"),
-        read_only=f.boolean("ReadOnly"),
-        consistency=f.string("Consistency"),
-        bind_propagation=bind.string("Propagation"),
-        bind_non_recursive=bind.boolean("NonRecursive"),
-        volume_no_copy=volume.boolean("NoCopy"),
-        volume_labels=volume.string_map("Labels"),
-        volume_driver=driver.string("Name"),
-        volume_driver_options=driver.string_map("Options"),
-        tmpfs_size=tmpfs.integer("SizeBytes"),
-        tmpfs_mode=tmpfs.integer("Mode", bounds=(0, 0o7777)),
-    )
-
-
-_PROPAGATIONS = ("", "private", "rprivate", "shared", "rshared", "slave", "rslave")
-
-
-def _check_mount(mount: Mount, where: str) -> None:
-    """The shape checks of dockerd's ValidateMountConfig; whether sources exist is for the
-    volumes package to say."""
-    if mount.type not in ("bind", "volume", "tmpfs", "npipe"):
-        raise InvalidArgument(f'invalid mount config for type "{mount.type}": mount type unknown')
-    if not mount.target:
-        raise InvalidArgument(f'invalid mount config for type "{mount.type}": field Target must not be empty')
-    if not mount.target.startswith("/"):
-        raise InvalidArgument(f"invalid mount path: '{mount.target}' mount path must be absolute")
-    if mount.bind_propagation not in _PROPAGATIONS:
-        raise InvalidArgument(f"{where}.BindOptions.Propagation: unknown propagation {mount.bind_propagation!r}")
-    if mount.type == "tmpfs":
-        if mount.source:
-            raise InvalidArgument('invalid mount config for type "tmpfs": field Source must not be specified')
-        if mount.tmpfs_size < 0:
-            raise InvalidArgument(f"{where}.TmpfsOptions.SizeBytes: must not be negative")
-        validate_tmpfs_destination(mount.target)
-    elif mount.type == "bind" and not mount.source:
-        raise InvalidArgument('invalid mount config for type "bind": field Source must not be empty')
 
 
 def _console_size(f: Fields) -> tuple[int, int]:

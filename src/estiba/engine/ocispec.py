@@ -35,6 +35,7 @@ from estiba.runtime.specgen import OCI_VERSION
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_CGROUP_PARENT = "/estiba"
+_UINT64 = (1 << 64) - 1
 
 MASKED_PATHS = (
     "/proc/asound",
@@ -101,10 +102,14 @@ def build_spec(
     hostname = config.hostname or hostname
 
     user = resolve_user(rootfs, config.user, host.group_add)
-    caps = effective_capabilities(host.cap_add, host.cap_drop, privileged=host.privileged, last_cap=machine.last_cap)
+    caps = effective_capabilities(
+        host.cap_add, host.cap_drop, privileged=host.privileged, last_cap=machine.last_cap
+    )
     with_init = bool(host.init) and _pid_namespace_is_private(host)
     if with_init and init_path is None:
-        raise Unavailable("HostConfig.Init: no init binary is configured", hint="install tini or set the init path")
+        raise Unavailable(
+            "HostConfig.Init: no init binary is configured", hint="install tini or set the init path"
+        )
 
     process: dict[str, Any] = {}
     if config.tty:
@@ -117,12 +122,14 @@ def build_spec(
     process["env"] = container_env(config, hostname)
     process["cwd"] = go_clean(config.working_dir) if config.working_dir else "/"
     # As execve would: a non-root process starts with nothing effective or permitted.
-    process["capabilities"] = (
-        {"bounding": caps, "effective": list(caps), "permitted": list(caps)} if user.uid == 0 else {"bounding": caps}
-    )
+    if user.uid == 0:
+        process["capabilities"] = {"bounding": caps, "effective": list(caps), "permitted": list(caps)}
+    else:
+        process["capabilities"] = {"bounding": caps}
     if host.ulimits:
+        # -1 (unlimited) becomes RLIM_INFINITY, as dockerd's uint64 conversion makes it.
         process["rlimits"] = [
-            {"type": f"RLIMIT_{u.name.upper()}", "hard": u.hard & 0xFFFFFFFFFFFFFFFF, "soft": u.soft & 0xFFFFFFFFFFFFFFFF}
+            {"type": f"RLIMIT_{u.name.upper()}", "hard": u.hard & _UINT64, "soft": u.soft & _UINT64}
             for u in host.ulimits
         ]
     if security.no_new_privileges:
@@ -189,8 +196,12 @@ def _linux(
     if devices:
         linux["devices"] = devices
     if not host.privileged and not security.seccomp_unconfined:
-        profile = security.custom_seccomp_profile() or default_docker_profile()
-        linux["seccomp"] = docker_profile_to_oci(profile, capabilities=caps, arch=seccomp_arch, kernel=machine.kernel)
+        profile = security.custom_seccomp_profile()
+        if profile is None:
+            profile = default_docker_profile()
+        linux["seccomp"] = docker_profile_to_oci(
+            profile, capabilities=caps, arch=seccomp_arch, kernel=machine.kernel
+        )
     # Privileged containers see /proc and /sys whole; explicit lists (the CLI's
     # --security-opt systempaths=unconfined sends empty ones) win over both.
     masked = () if host.privileged else MASKED_PATHS
@@ -209,17 +220,18 @@ def _linux(
 def _devices(host: HostConfig, machine: Machine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """linux.devices and the device cgroup (dockerd's WithDevices)."""
     devices: list[dict[str, Any]] = []
+    tree = machine.devices
     if host.privileged:
-        devices += host_devices(machine.devices)
+        devices += host_devices(tree)
         for mapping in host.devices:
             # Already there through the host's /dev, unless it is renamed.
             if mapping.path_on_host != mapping.path_in_container:
-                devices += mapped_devices(machine.devices, mapping.path_on_host, mapping.path_in_container, "rwm")[0]
+                devices += mapped_devices(tree, mapping.path_on_host, mapping.path_in_container, "rwm")[0]
         return devices, [{"allow": True, "access": "rwm"}]
     rules = [dict(rule) for rule in _DEVICE_RULES]
     for mapping in host.devices:
         found, allowed = mapped_devices(
-            machine.devices, mapping.path_on_host, mapping.path_in_container, mapping.cgroup_permissions
+            tree, mapping.path_on_host, mapping.path_in_container, mapping.cgroup_permissions
         )
         devices += found
         rules += allowed

@@ -53,7 +53,9 @@ def validate(host: HostConfig) -> None:
     if host.cpu_shares < 0:
         raise InvalidArgument("HostConfig.CpuShares: must not be negative")
     if host.cpu_period != 0 and not 1000 <= host.cpu_period <= 1_000_000:
-        raise InvalidArgument("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
+        raise InvalidArgument(
+            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"
+        )
     if 0 < host.cpu_quota < 1000:
         raise InvalidArgument("CPU cfs quota can not be less than 1ms (i.e. 1000)")
     if host.cpu_realtime_period < 0 or host.cpu_realtime_runtime < -1:
@@ -66,7 +68,9 @@ def validate(host: HostConfig) -> None:
         device_cgroup_rule(rule)
 
 
-def check_available(host: HostConfig, *, cpu_count: int, cpus: Collection[int], mems: Collection[int]) -> None:
+def check_available(
+    host: HostConfig, *, cpu_count: int, cpus: Collection[int], mems: Collection[int]
+) -> None:
     """The checks that depend on the machine: how many CPUs, which CPUs and memory nodes."""
     if host.nano_cpus > cpu_count * 1_000_000_000:
         raise InvalidArgument(
@@ -167,5 +171,6 @@ def device_cgroup_rule(rule: str) -> dict[str, Any]:
                    for text in (major_text, minor_text)]
         access = fields[2]
         if colon and None not in numbers and 1 <= len(access) <= 3 and not set(access) - set("rwm"):
-            return {"allow": True, "type": fields[0], "major": numbers[0], "minor": numbers[1], "access": access}
+            major, minor = numbers
+            return {"allow": True, "type": fields[0], "major": major, "minor": minor, "access": access}
     raise InvalidArgument(f"invalid device cgroup rule format: '{rule}'")

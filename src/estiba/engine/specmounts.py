@@ -18,30 +18,21 @@ from estiba.engine.hostconfig import HostConfig
 from estiba.engine.tmpfs import mount_api_tmpfs_data, tmpfs_mount
 from estiba.errors import InvalidArgument
 
+
+def _mount(destination: str, kind: str, source: str, *options: str) -> dict[str, Any]:
+    return {"destination": destination, "type": kind, "source": source, "options": list(options)}
+
+
 # moby oci/defaults.go, in its order.
 DEFAULT_MOUNTS: tuple[dict[str, Any], ...] = (
-    {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-    {
-        "destination": "/dev",
-        "type": "tmpfs",
-        "source": "tmpfs",
-        "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
-    },
-    {
-        "destination": "/dev/pts",
-        "type": "devpts",
-        "source": "devpts",
-        "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-    },
-    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
-    {
-        "destination": "/sys/fs/cgroup",
-        "type": "cgroup",
-        "source": "cgroup",
-        "options": ["ro", "nosuid", "noexec", "nodev"],
-    },
-    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
-    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777"]},
+    _mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
+    _mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+    _mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
+           "gid=5"),
+    _mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
+    _mount("/sys/fs/cgroup", "cgroup", "cgroup", "ro", "nosuid", "noexec", "nodev"),
+    _mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
+    _mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777"),
 )
 
 # Where the init binary appears in the container (dockerd's path, which tools look for).
@@ -65,11 +56,12 @@ def spec_mounts(
     volumes); init_path, when given, is bind-mounted read-only at /sbin/docker-init."""
     unknown = set(etc_files) - set(ETC_FILES)
     if unknown:
-        raise InvalidArgument(f"etc_files: unknown file {sorted(unknown)[0]!r}; expected {', '.join(ETC_FILES)}")
+        expected = ", ".join(ETC_FILES)
+        raise InvalidArgument(f"etc_files: unknown file {sorted(unknown)[0]!r}; expected {expected}")
 
     defaults = [copy.deepcopy(m) for m in DEFAULT_MOUNTS]
     if init_path is not None:
-        defaults.append({"destination": INIT_PATH, "type": "bind", "source": init_path, "options": ["bind", "ro"]})
+        defaults.append(_mount(INIT_PATH, "bind", init_path, "bind", "ro"))
 
     own = _own_mounts(host, etc_files, extra_mounts)
     own_places = {go_clean(m["destination"]) for m in own}
@@ -103,13 +95,13 @@ def _own_mounts(
     the IPC mount, tmpfs mounts; then all of them sorted by depth (stably)."""
     own = sorted((copy.deepcopy(dict(m)) for m in extra_mounts), key=_depth)
     taken = {go_clean(m["destination"]) for m in own}
-    binding = ["rbind", "ro", "rprivate"] if host.readonly_rootfs else ["rbind", "rprivate"]
+    binding = ("rbind", "ro", "rprivate") if host.readonly_rootfs else ("rbind", "rprivate")
     for name in ETC_FILES:
         destination = f"/etc/{name}"
         if name in etc_files and destination not in taken:
-            own.append({"destination": destination, "type": "bind", "source": etc_files[name], "options": list(binding)})
+            own.append(_mount(destination, "bind", etc_files[name], *binding))
     if host.ipc_mode == "host":
-        own.append({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "rprivate"]})
+        own.append(_mount("/dev/shm", "bind", "/dev/shm", "rbind", "rprivate"))
     for destination, data in host.tmpfs.items():
         own.append(tmpfs_mount(destination, data))
     for mount in host.mounts:

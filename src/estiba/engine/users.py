@@ -55,7 +55,9 @@ class ExecUser:
         return {"uid": self.uid, "gid": self.gid, "additionalGids": list(self.additional_gids)}
 
 
-def resolve_user(rootfs: str | os.PathLike[str], user: str, group_add: tuple[str, ...] | list[str] = ()) -> ExecUser:
+def resolve_user(
+    rootfs: str | os.PathLike[str], user: str, group_add: tuple[str, ...] | list[str] = ()
+) -> ExecUser:
     """Resolve `user` and `group_add` against rootfs/etc/passwd and rootfs/etc/group.
 
     A missing or unreadable file counts as empty, as in dockerd; unknown names are

@@ -60,7 +60,9 @@ def build_process(base: Process, options: ExecOptions) -> Process:
         raise InvalidArgument("exec needs a command", hint="give it after the container id, or use --process")
     # As runc: --user replaces the uid (and the gid when given); --additional-gids adds
     # to the container's own supplementary groups.
-    user = base.user._replace(additional_gids=tuple(base.user.additional_gids) + tuple(options.additional_gids))
+    user = base.user._replace(
+        additional_gids=tuple(base.user.additional_gids) + tuple(options.additional_gids)
+    )
     if options.user:
         uid_text, _, gid_text = options.user.partition(":")
         try:

@@ -102,10 +102,16 @@ def _fork_into_pid_namespace(ctx: InitContext, needed: bool) -> None:
     if not needed:
         ctx.channel.send(Msg.PID, os.getpid())
         return
+    # The child shares our end of the channel: it waits until PID is sent (our exit
+    # closes the pipe), or its next message could reach the parent first.
+    sent_r, sent_w = os.pipe()
     pid = os.fork()
     if pid:
         ctx.channel.send(Msg.PID, pid)
         os._exit(0)
+    os.close(sent_w)
+    os.read(sent_r, 1)
+    os.close(sent_r)
 
 
 def _create_sequence(ctx: InitContext) -> None:

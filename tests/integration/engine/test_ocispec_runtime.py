@@ -51,7 +51,11 @@ def docker_bundle(base: Path, rootfs: Path, body: dict) -> tuple[Path, str]:
     bundle = base / container_id[:12]
     bundle.mkdir()
     copy_tree(rootfs, bundle / "rootfs")
-    etc = {"hostname": f"{container_id[:12]}\n", "hosts": "127.0.0.1\tlocalhost\n", "resolv.conf": "nameserver 127.0.0.1\n"}
+    etc = {
+        "hostname": f"{container_id[:12]}\n",
+        "hosts": "127.0.0.1\tlocalhost\n",
+        "resolv.conf": "nameserver 127.0.0.1\n",
+    }
     for name, text in etc.items():
         (bundle / name).write_text(text)
     config = ContainerConfig.from_api({"Image": "busybox", "Cmd": ["/bin/sh", "-c", PROBE], **body})
@@ -99,7 +103,9 @@ def test_default_container_looks_like_docker(request, runtime_name, busybox_root
 
 
 @pytest.mark.parametrize("runtime_name", ["estiba", "runc"])
-def test_user_caps_and_options_reach_the_container(request, runtime_name, busybox_rootfs, bundle_base) -> None:
+def test_user_caps_and_options_reach_the_container(
+    request, runtime_name, busybox_rootfs, bundle_base
+) -> None:
     runtime = request.getfixturevalue("estiba_runtime" if runtime_name == "estiba" else "runc")
     body = {
         "User": "estiba",

@@ -58,15 +58,30 @@ DOCKER_CLI_BODY = json.loads("""{
 
 def test_reads_the_docker_cli_body() -> None:
     config = ContainerConfig.from_api(DOCKER_CLI_BODY)
-    assert (config.image, config.hostname, config.user, config.working_dir) == ("busybox", "myhost", "estiba", "/srv")
+    assert (config.image, config.hostname, config.user, config.working_dir) == (
+        "busybox",
+        "myhost",
+        "estiba",
+        "/srv",
+    )
     assert (config.tty, config.open_stdin, config.stdin_once, config.attach_stdin) == (True, True, True, True)
     assert config.cmd == ("sh", "-c", "echo hi") and config.entrypoint is None
     assert config.env == ("FOO=bar",) and config.labels == {"a": "b"}
     assert (config.stop_signal, config.stop_timeout, config.exposed_ports) == ("SIGINT", 5, ("80/tcp",))
     host = config.host_config
     assert host.restart_policy == RestartPolicy("on-failure", 3)
-    assert (host.memory, host.memory_swap, host.nano_cpus, host.cpu_shares) == (64 << 20, 128 << 20, 1_500_000_000, 512)
-    assert (host.pids_limit, host.init, host.oom_kill_disable, host.memory_swappiness) == (50, True, False, -1)
+    assert (host.memory, host.memory_swap, host.nano_cpus, host.cpu_shares) == (
+        64 << 20,
+        128 << 20,
+        1_500_000_000,
+        512,
+    )
+    assert (host.pids_limit, host.init, host.oom_kill_disable, host.memory_swappiness) == (
+        50,
+        True,
+        False,
+        -1,
+    )
     assert host.cap_add == ("CAP_NET_ADMIN",) and host.cap_drop == ("CAP_MKNOD",)
     assert host.ulimits == (Ulimit("nofile", 1024, 2048),)
     assert host.tmpfs == {"/run": "size=10m"} and host.shm_size == 128 << 20
@@ -108,11 +123,20 @@ TYPE_ERRORS = [
     ({"HostConfig": {"Memory": 1.5e7}}, "HostConfig.Memory: must be an integer"),
     ({"HostConfig": {"Privileged": 1}}, "HostConfig.Privileged: must be a boolean"),
     ({"HostConfig": {"OomScoreAdj": 1 << 40}}, "HostConfig.OomScoreAdj: 1099511627776 is out of range"),
-    ({"HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": "x"}]}}, "HostConfig.Ulimits[0].Soft: must be an integer"),
-    ({"HostConfig": {"Ulimits": [{"Name": "bogus"}]}}, "HostConfig.Ulimits[0].Name: invalid ulimit type: bogus"),
+    (
+        {"HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": "x"}]}},
+        "HostConfig.Ulimits[0].Soft: must be an integer",
+    ),
+    (
+        {"HostConfig": {"Ulimits": [{"Name": "bogus"}]}},
+        "HostConfig.Ulimits[0].Name: invalid ulimit type: bogus",
+    ),
     ({"HostConfig": {"RestartPolicy": "always"}}, "HostConfig.RestartPolicy: must be an object"),
     ({"HostConfig": {"ConsoleSize": [24]}}, "HostConfig.ConsoleSize: must be [height, width]"),
-    ({"HostConfig": {"Devices": [{"PathInContainer": "/dev/x"}]}}, "HostConfig.Devices[0].PathOnHost: required"),
+    (
+        {"HostConfig": {"Devices": [{"PathInContainer": "/dev/x"}]}},
+        "HostConfig.Devices[0].PathOnHost: required",
+    ),
     (
         {"HostConfig": {"Devices": [{"PathOnHost": "/dev/null", "CgroupPermissions": "rwx"}]}},
         "HostConfig.Devices[0].CgroupPermissions: invalid device mode: rwx",
@@ -134,22 +158,49 @@ DOCKERD_ERRORS = [
     ({"StopSignal": "SIGFOO"}, "Invalid signal: SIGFOO"),
     ({"Env": ["=foo"]}, "invalid environment variable: =foo"),
     ({"Healthcheck": {"Interval": 5}}, "Interval in Healthcheck cannot be less than 1ms"),
-    ({"RestartPolicy": {"Name": "always", "MaximumRetryCount": 3}}, "maximum retry count cannot be used with restart policy 'always'"),
+    (
+        {"RestartPolicy": {"Name": "always", "MaximumRetryCount": 3}},
+        "maximum retry count cannot be used with restart policy 'always'",
+    ),
     ({"RestartPolicy": {"Name": "sometimes"}}, "invalid restart policy 'sometimes'"),
-    ({"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": -1}}, "maximum retry count cannot be negative"),
-    ({"AutoRemove": True, "RestartPolicy": {"Name": "always"}}, "can't create 'AutoRemove' container with restart policy"),
+    (
+        {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": -1}},
+        "maximum retry count cannot be negative",
+    ),
+    (
+        {"AutoRemove": True, "RestartPolicy": {"Name": "always"}},
+        "can't create 'AutoRemove' container with restart policy",
+    ),
     ({"CapAdd": ["foo"]}, 'invalid CapAdd: unknown capability: "CAP_FOO"'),
     ({"CapDrop": ["CAP_NOPE"]}, 'invalid CapDrop: unknown capability: "CAP_NOPE"'),
     ({"Memory": 1 << 20}, "Minimum memory limit allowed is 6MB"),
     ({"Memory": -5}, "Minimum memory limit allowed is 6MB"),
-    ({"Memory": 10_000_000, "MemorySwap": 5_000_000}, "Minimum memoryswap limit should be larger than memory limit, see usage"),
-    ({"MemorySwap": 50_000_000}, "You should always set the Memory limit when using Memoryswap limit, see usage"),
+    (
+        {"Memory": 10_000_000, "MemorySwap": 5_000_000},
+        "Minimum memoryswap limit should be larger than memory limit, see usage",
+    ),
+    (
+        {"MemorySwap": 50_000_000},
+        "You should always set the Memory limit when using Memoryswap limit, see usage",
+    ),
     ({"MemorySwappiness": 101}, "Invalid value: 101, valid memory swappiness range is 0-100"),
     ({"MemoryReservation": 1000}, "Minimum memory reservation allowed is 6MB"),
-    ({"Memory": 8 << 20, "MemoryReservation": 16 << 20}, "Minimum memory limit can not be less than memory reservation limit, see usage"),
-    ({"NanoCpus": 10**9, "CpuPeriod": 100000}, "Conflicting options: Nano CPUs and CPU Period cannot both be set"),
-    ({"NanoCpus": 10**9, "CpuQuota": 100000}, "Conflicting options: Nano CPUs and CPU Quota cannot both be set"),
-    ({"CpuPeriod": 500}, "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"),
+    (
+        {"Memory": 8 << 20, "MemoryReservation": 16 << 20},
+        "Minimum memory limit can not be less than memory reservation limit, see usage",
+    ),
+    (
+        {"NanoCpus": 10**9, "CpuPeriod": 100000},
+        "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+    ),
+    (
+        {"NanoCpus": 10**9, "CpuQuota": 100000},
+        "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
+    ),
+    (
+        {"CpuPeriod": 500},
+        "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
+    ),
     ({"CpuQuota": 500}, "CPU cfs quota can not be less than 1ms (i.e. 1000)"),
     ({"BlkioWeight": 5}, "Range of blkio weight is from 10 to 1000"),
     ({"CpusetCpus": "abc"}, "Invalid value abc for cpuset cpus: invalid format: abc"),
@@ -165,8 +216,14 @@ DOCKERD_ERRORS = [
     ({"SecurityOpt": ["foo"]}, 'invalid --security-opt 1: "foo"'),
     ({"SecurityOpt": ["no-new-privileges=maybe"]}, 'invalid --security-opt 2: "no-new-privileges=maybe"'),
     ({"SecurityOpt": ["selinux=x"]}, 'invalid --security-opt 2: "selinux=x"'),
-    ({"Ulimits": [{"Name": "nofile", "Soft": 10, "Hard": 5}]}, "ulimit soft limit must be less than or equal to hard limit: 10 > 5"),
-    ({"Mounts": [{"Type": "tmpfs", "Target": "/x", "Source": "y"}]}, 'invalid mount config for type "tmpfs": field Source must not be specified'),
+    (
+        {"Ulimits": [{"Name": "nofile", "Soft": 10, "Hard": 5}]},
+        "ulimit soft limit must be less than or equal to hard limit: 10 > 5",
+    ),
+    (
+        {"Mounts": [{"Type": "tmpfs", "Target": "/x", "Source": "y"}]},
+        'invalid mount config for type "tmpfs": field Source must not be specified',
+    ),
     ({"Tmpfs": {"/x": "foo"}}, 'invalid tmpfs option ["foo"]'),
     ({"SecurityOpt": ["seccomp={bad"]}, "Decoding seccomp profile failed:"),
     ({"DeviceCgroupRules": ["c 1:x rwm"]}, "invalid device cgroup rule format: 'c 1:x rwm'"),
@@ -248,13 +305,20 @@ def test_merges_the_rest_as_dockerd() -> None:
     assert (merged.user, merged.working_dir, merged.stop_signal) == ("daemon", "/app", "SIGQUIT")
     assert merged.labels == {"from": "image", "shared": "mine"}
     assert merged.exposed_ports == ("53/udp", "80/tcp") and merged.volumes == ("/data",)
-    mine = ContainerConfig.from_api({"User": "1000", "WorkingDir": "/w", "StopSignal": "9"}).merged_with(IMAGE)
+    mine = ContainerConfig.from_api({"User": "1000", "WorkingDir": "/w", "StopSignal": "9"}).merged_with(
+        IMAGE
+    )
     assert (mine.user, mine.working_dir, mine.stop_signal, mine.env) == ("1000", "/w", "9", IMAGE.env)
 
 
 def test_daemon_defaults_as_dockerd_stores_them() -> None:
     host = HostConfig.from_api({"Memory": 64 << 20}).with_daemon_defaults()
-    assert (host.memory_swap, host.shm_size, host.ipc_mode, host.cgroupns_mode) == (128 << 20, 64 << 20, "private", "host")
+    assert (host.memory_swap, host.shm_size, host.ipc_mode, host.cgroupns_mode) == (
+        128 << 20,
+        64 << 20,
+        "private",
+        "host",
+    )
     assert host.oom_kill_disable is False
     assert host.with_daemon_defaults() == host
     assert HostConfig().with_daemon_defaults(cgroup_v2=True).cgroupns_mode == "private"
@@ -269,7 +333,11 @@ def test_security_options() -> None:
     assert SecurityOptions.parse(["no-new-privileges=false", "no-new-privileges"]).no_new_privileges
     assert not SecurityOptions.parse(["no-new-privileges", "no-new-privileges=0"]).no_new_privileges
     options = SecurityOptions.parse(["seccomp:unconfined", "apparmor=docker-default", "label=level:s0"])
-    assert options.seccomp_unconfined and options.apparmor == "docker-default" and options.labels == ("level:s0",)
+    assert (
+        options.seccomp_unconfined
+        and options.apparmor == "docker-default"
+        and options.labels == ("level:s0",)
+    )
     profile = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": []}
     custom = SecurityOptions.parse([f"seccomp={json.dumps(profile)}"])
     assert custom.custom_seccomp_profile() == profile
@@ -278,8 +346,14 @@ def test_security_options() -> None:
 
 TMPFS = [
     ([], []),
-    (["noexec", "nosuid", "nodev", "rprivate", "rw", "size=10m"], ["noexec", "nosuid", "nodev", "rprivate", "rw", "size=10m"]),
-    (["noexec", "nosuid", "nodev", "rprivate", "exec", "size=1m", "size=2m"], ["nosuid", "nodev", "rprivate", "exec", "size=2m"]),
+    (
+        ["noexec", "nosuid", "nodev", "rprivate", "rw", "size=10m"],
+        ["noexec", "nosuid", "nodev", "rprivate", "rw", "size=10m"],
+    ),
+    (
+        ["noexec", "nosuid", "nodev", "rprivate", "exec", "size=1m", "size=2m"],
+        ["nosuid", "nodev", "rprivate", "exec", "size=2m"],
+    ),
     (["rprivate", "shared", "defaults", "ro", "rw"], ["shared", "rw"]),
     (["mode=1777", "uid=1000", "mode=700"], ["uid=1000", "mode=700"]),
 ]
@@ -301,7 +375,16 @@ def test_tmpfs_options_of_the_mounts_api() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "number"),
-    [("SIGTERM", 15), ("term", 15), ("KILL", 9), ("9", 9), ("SIGRTMIN+3", 37), ("RTMAX-1", 63), ("SIGIOT", 6), ("sigwinch", 28)],
+    [
+        ("SIGTERM", 15),
+        ("term", 15),
+        ("KILL", 9),
+        ("9", 9),
+        ("SIGRTMIN+3", 37),
+        ("RTMAX-1", 63),
+        ("SIGIOT", 6),
+        ("sigwinch", 28),
+    ],
 )
 def test_signals(raw: str, number: int) -> None:
     assert parse_signal(raw) == number
