@@ -143,7 +143,7 @@ def apply_oom_score_adj(pid: int, value: int | None) -> None:
         raise SystemFault(f"cannot set oomScoreAdj to {value}: {exc.strerror}{hint}") from exc
 
 
-def _kill_and_reap(pid: int) -> None:
+def kill_and_reap(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
@@ -163,7 +163,7 @@ def wait_gone(pid: int, start_time: int | None, timeout: float = 10.0) -> None:
     raise SystemFault(f"process {pid} did not exit within {timeout:.0f}s")
 
 
-def _start_child(
+def start_child(
     *,
     calls: sc.Syscalls,
     process: Process,
@@ -206,10 +206,43 @@ def _start_child(
         manager.add(pid)
         parent_end.send(Msg.GO)
     except BaseException:
-        _kill_and_reap(pid)
+        kill_and_reap(pid)
         parent_end.close()
         raise
     return pid, parent_end
+
+
+def drive_child(channel: Channel, pid: int, process: Process, undo: contextlib.ExitStack, *,
+                map_ids=None, hooks=None) -> int:
+    """Answer the child's set-up messages until it is done; returns the container process's pid.
+
+    `map_ids()` writes a new user namespace's maps; `hooks(pid)` runs the runtime-side
+    hooks and returns the state handed to the createContainer hooks. A process made along
+    the way is added to `undo`, so a failure kills it.
+    """
+    container_pid = pid
+    while True:
+        kind, data = channel.recv()
+        if kind is Msg.ERROR:
+            raise SystemFault(str(data))
+        if kind is Msg.MAP_IDS and map_ids is not None:
+            map_ids()
+            channel.send(Msg.IDS_MAPPED)
+        elif kind is Msg.PID:
+            container_pid = int(data)
+            if container_pid != pid:
+                undo.callback(kill_and_reap, container_pid)
+                os.waitpid(pid, 0)  # the intermediate process exits at once
+        elif kind is Msg.RUN_HOOKS and hooks is not None:
+            channel.send(Msg.HOOKS_DONE, hooks(container_pid))
+        elif kind is Msg.READY:
+            apply_rlimits(container_pid, process)
+            apply_oom_score_adj(container_pid, process.oom_score_adj)
+            channel.send(Msg.CONTINUE)
+        elif kind is Msg.DONE:
+            return container_pid
+        else:
+            raise SystemFault(f"set-up out of step: unexpected {kind.value}")
 
 
 def create(
@@ -265,7 +298,7 @@ def create(
         if subreaper:
             calls.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
 
-        pid, channel = _start_child(
+        pid, channel = start_child(
             calls=calls,
             process=process,
             masks=masks,
@@ -277,33 +310,19 @@ def create(
             no_pivot=no_pivot,
             preserve_fds=preserve_fds,
         )
-        container_pid = pid
-        undo.callback(_kill_and_reap, pid)
+        undo.callback(kill_and_reap, pid)
         undo.callback(channel.close)
+
+        def hooks(container_pid: int) -> dict:
+            state = spec_state(container_id, "creating", container_pid, bundle, spec.annotations)
+            run_hooks("prestart", spec.hooks.prestart, state)
+            run_hooks("createRuntime", spec.hooks.create_runtime, state)
+            return state
+
         try:
-            while True:
-                kind, data = channel.recv()
-                if kind is Msg.ERROR:
-                    raise SystemFault(str(data))
-                if kind is Msg.MAP_IDS:
-                    _write_id_maps(pid, spec)
-                    channel.send(Msg.IDS_MAPPED)
-                elif kind is Msg.PID:
-                    container_pid = int(data)
-                    if container_pid != pid:
-                        undo.callback(_kill_and_reap, container_pid)
-                        os.waitpid(pid, 0)  # the intermediate process exits at once
-                elif kind is Msg.RUN_HOOKS:
-                    state = spec_state(container_id, "creating", container_pid, bundle, spec.annotations)
-                    run_hooks("prestart", spec.hooks.prestart, state)
-                    run_hooks("createRuntime", spec.hooks.create_runtime, state)
-                    channel.send(Msg.HOOKS_DONE, state)
-                elif kind is Msg.READY:
-                    apply_rlimits(container_pid, process)
-                    apply_oom_score_adj(container_pid, process.oom_score_adj)
-                    channel.send(Msg.CONTINUE)
-                elif kind is Msg.DONE:
-                    break
+            container_pid = drive_child(
+                channel, pid, process, undo, map_ids=lambda: _write_id_maps(pid, spec), hooks=hooks
+            )
         except OSError as exc:
             raise SystemFault(f"creating container {container_id}: {exc.strerror or exc}") from exc
 
@@ -488,21 +507,24 @@ def delete(container_id: str, *, force: bool = False, root: str = DEFAULT_ROOT) 
 
 
 def pause(container_id: str, *, root: str = DEFAULT_ROOT) -> None:
-    store = StateStore(root)
-    state = store.load(container_id)
-    status = status_of(store, state, frozen=lambda: _frozen(state))
-    if status != RUNNING:
-        raise Conflict(f"container not running: {status}")
-    load_manager(state).freeze()
+    """Freeze every process of a running container (cgroup freezer)."""
+    manager = _manager_if(container_id, root, RUNNING, "container not running")
+    manager.freeze()
 
 
 def resume(container_id: str, *, root: str = DEFAULT_ROOT) -> None:
+    """Thaw a paused container."""
+    manager = _manager_if(container_id, root, PAUSED, "container not paused")
+    manager.thaw()
+
+
+def _manager_if(container_id: str, root: str, wanted: str, refusal: str):
     store = StateStore(root)
     state = store.load(container_id)
     status = status_of(store, state, frozen=lambda: _frozen(state))
-    if status != PAUSED:
-        raise Conflict(f"container not paused: {status}")
-    load_manager(state).thaw()
+    if status != wanted:
+        raise Conflict(f"{refusal}: {status}")
+    return load_manager(state)
 
 
 def exit_code(status: int) -> int:

@@ -28,7 +28,6 @@ from estiba.runtime.state import (
     atomic_write,
     status_of,
 )
-from estiba.runtime.sync import Msg
 
 
 class ExecOptions(NamedTuple):
@@ -135,7 +134,7 @@ def exec_process(
     with contextlib.ExitStack() as undo:
         for fd in join_fds.values():
             undo.callback(_close_quietly, fd)
-        pid, channel = container._start_child(
+        pid, channel = container.start_child(
             calls=calls,
             process=process,
             masks=masks,
@@ -146,24 +145,9 @@ def exec_process(
             preserve_fds=preserve_fds,
         )
         undo.callback(channel.close)
-        exec_pid = pid
-        undo.callback(container._kill_and_reap, pid)
+        undo.callback(container.kill_and_reap, pid)
         try:
-            while True:
-                kind, data = channel.recv()
-                if kind is Msg.ERROR:
-                    raise SystemFault(str(data))
-                if kind is Msg.PID:
-                    exec_pid = int(data)
-                    if exec_pid != pid:
-                        undo.callback(container._kill_and_reap, exec_pid)
-                        os.waitpid(pid, 0)
-                elif kind is Msg.READY:
-                    container.apply_rlimits(exec_pid, process)
-                    container.apply_oom_score_adj(exec_pid, process.oom_score_adj)
-                    channel.send(Msg.CONTINUE)
-                elif kind is Msg.DONE:
-                    break
+            exec_pid = container.drive_child(channel, pid, process, undo)
         except OSError as exc:
             raise SystemFault(f"exec in container {container_id}: {exc.strerror or exc}") from exc
         undo.pop_all()

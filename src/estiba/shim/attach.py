@@ -103,6 +103,7 @@ class Subscriber:
         self.tty = tty
         self.backlog = bytearray()
         self.reading = True  # until the client shuts its side
+        self.ending = False  # the process is gone: close once the backlog is sent
         self.closed = False
 
     def deliver(self, stream: str, data: bytes) -> None:

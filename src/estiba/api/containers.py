@@ -1,0 +1,228 @@
+"""The container routes that manage state: create, list, inspect, lifecycle, rename, update.
+
+The routes that stream a container's data (logs, attach, stats, export, archive) are in
+`container_io`; together they are moby's container router.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from estiba.api import container_io
+from estiba.api.params import (
+    container_name,
+    query_bool,
+    query_filters,
+    query_int,
+    query_str,
+    read_json,
+    read_json_object,
+)
+from estiba.api.routes import Route, backends_of
+from estiba.api.streams import json_line
+from estiba.api.types import ContainerListOptions, WaitCondition, WaitResult
+from estiba.errors import EstibaError, InvalidArgument
+
+__all__ = ["ROUTES"]
+
+ACCEPTED_LIST_FILTERS = frozenset(
+    {
+        "ancestor",
+        "before",
+        "expose",
+        "exited",
+        "health",
+        "id",
+        "isolation",
+        "is-task",
+        "label",
+        "name",
+        "network",
+        "publish",
+        "since",
+        "status",
+        "volume",
+    }
+)
+
+
+def _ref(request: web.Request) -> str:
+    return request.match_info["id"]
+
+
+def _no_content() -> web.Response:
+    return web.Response(status=204)
+
+
+async def create(request: web.Request) -> web.StreamResponse:
+    name = query_str(request, "name")
+    platform = query_str(request, "platform")
+    config = read_json_object(await read_json(request))
+    created = await backends_of(request).containers.create_container(
+        config, name=container_name(name) if name else None, platform=platform or None
+    )
+    return web.json_response({"Id": created.id, "Warnings": list(created.warnings)}, status=201)
+
+
+async def list_containers(request: web.Request) -> web.StreamResponse:
+    limit = query_int(request, "limit")
+    options = ContainerListOptions(
+        all=query_bool(request, "all"),
+        limit=limit if limit is not None and limit > 0 else None,
+        size=query_bool(request, "size"),
+        filters=query_filters(request, ACCEPTED_LIST_FILTERS),
+    )
+    return web.json_response(await backends_of(request).containers.list_containers(options))
+
+
+async def inspect(request: web.Request) -> web.StreamResponse:
+    document = await backends_of(request).containers.inspect_container(
+        _ref(request), size=query_bool(request, "size")
+    )
+    return web.json_response(document)
+
+
+async def start(request: web.Request) -> web.StreamResponse:
+    body = await read_json(request, required=False)
+    if body:
+        raise InvalidArgument(
+            "starting container with non-empty request body was deprecated since API v1.22 "
+            "and removed in v1.24: pass the HostConfig to create"
+        )
+    await backends_of(request).containers.start_container(_ref(request))
+    return _no_content()
+
+
+def _stop_timeout(request: web.Request) -> int | None:
+    timeout = query_int(request, "t")
+    if timeout is not None and timeout < -1:
+        raise InvalidArgument(f"invalid value for t: {timeout}: use -1 (wait forever) or more")
+    return timeout
+
+
+async def stop(request: web.Request) -> web.StreamResponse:
+    await backends_of(request).containers.stop_container(
+        _ref(request), timeout=_stop_timeout(request), signal=query_str(request, "signal") or None
+    )
+    return _no_content()
+
+
+async def restart(request: web.Request) -> web.StreamResponse:
+    await backends_of(request).containers.restart_container(
+        _ref(request), timeout=_stop_timeout(request), signal=query_str(request, "signal") or None
+    )
+    return _no_content()
+
+
+async def kill(request: web.Request) -> web.StreamResponse:
+    await backends_of(request).containers.kill_container(
+        _ref(request), signal=query_str(request, "signal") or None
+    )
+    return _no_content()
+
+
+async def pause(request: web.Request) -> web.StreamResponse:
+    await backends_of(request).containers.pause_container(_ref(request))
+    return _no_content()
+
+
+async def unpause(request: web.Request) -> web.StreamResponse:
+    await backends_of(request).containers.unpause_container(_ref(request))
+    return _no_content()
+
+
+async def wait(request: web.Request) -> web.StreamResponse:
+    text = query_str(request, "condition") or WaitCondition.NOT_RUNNING.value
+    try:
+        condition = WaitCondition(text)
+    except ValueError:
+        raise InvalidArgument(
+            f"invalid condition: {text!r}: use not-running, next-exit or removed"
+        ) from None
+    outcome = await backends_of(request).containers.wait_container(_ref(request), condition)
+    # The headers go out now: they tell the client that the wait is registered.
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    try:
+        result = await outcome
+    except EstibaError as exc:  # too late for a status code: say it in the body
+        result = WaitResult(status_code=-1, error=str(exc))
+    error = {"Message": result.error} if result.error else None
+    await response.write(json_line({"StatusCode": result.status_code, "Error": error}))
+    await response.write_eof()
+    return response
+
+
+async def remove(request: web.Request) -> web.StreamResponse:
+    await backends_of(request).containers.remove_container(
+        _ref(request),
+        force=query_bool(request, "force"),
+        remove_volumes=query_bool(request, "v"),
+        remove_link=query_bool(request, "link"),
+    )
+    return _no_content()
+
+
+async def resize(request: web.Request) -> web.StreamResponse:
+    height, width = tty_size(request)
+    await backends_of(request).containers.resize_container(
+        _ref(request), height=height, width=width
+    )
+    return web.Response(status=200)
+
+
+def tty_size(request: web.Request) -> tuple[int, int]:
+    """The h and w parameters of a resize, both required and unsigned."""
+    height, width = query_int(request, "h"), query_int(request, "w")
+    if height is None or width is None or height < 0 or width < 0:
+        raise InvalidArgument("resize needs h and w, the height and width in characters")
+    return height, width
+
+
+async def top(request: web.Request) -> web.StreamResponse:
+    result = await backends_of(request).containers.top_container(
+        _ref(request), ps_args=query_str(request, "ps_args", "-ef")
+    )
+    return web.json_response(
+        {"Titles": list(result.titles), "Processes": [list(p) for p in result.processes]}
+    )
+
+
+async def rename(request: web.Request) -> web.StreamResponse:
+    new_name = query_str(request, "name")
+    if not new_name:
+        raise InvalidArgument("rename needs the new name in the `name` parameter")
+    await backends_of(request).containers.rename_container(_ref(request), container_name(new_name))
+    return _no_content()
+
+
+async def update(request: web.Request) -> web.StreamResponse:
+    body = read_json_object(await read_json(request))
+    warnings = await backends_of(request).containers.update_container(_ref(request), body)
+    return web.json_response({"Warnings": warnings})
+
+
+async def changes(request: web.Request) -> web.StreamResponse:
+    found = await backends_of(request).containers.container_changes(_ref(request))
+    return web.json_response([{"Path": c.path, "Kind": int(c.kind)} for c in found])
+
+
+ROUTES = (
+    Route("POST", "/containers/create", create),
+    Route("GET", "/containers/json", list_containers),
+    Route("GET", "/containers/{id}/json", inspect),
+    Route("POST", "/containers/{id}/start", start),
+    Route("POST", "/containers/{id}/stop", stop),
+    Route("POST", "/containers/{id}/restart", restart),
+    Route("POST", "/containers/{id}/kill", kill),
+    Route("POST", "/containers/{id}/pause", pause),
+    Route("POST", "/containers/{id}/unpause", unpause),
+    Route("POST", "/containers/{id}/wait", wait, streaming=True),
+    Route("DELETE", "/containers/{id}", remove),
+    Route("POST", "/containers/{id}/resize", resize),
+    Route("GET", "/containers/{id}/top", top),
+    Route("POST", "/containers/{id}/rename", rename),
+    Route("POST", "/containers/{id}/update", update),
+    Route("GET", "/containers/{id}/changes", changes),
+    *container_io.ROUTES,
+)

@@ -1,0 +1,102 @@
+"""The system routes: /_ping, /version, /info and the /events stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from estiba.api.events import ACCEPTED_EVENT_FILTERS, EventFilter, event_json
+from estiba.api.params import query_filters, query_timestamp_ns
+from estiba.api.routes import API_VERSION, MIN_API_VERSION, Route, backends_of
+from estiba.api.streams import aclose, send_json_stream
+from estiba.api.types import Event, VersionInfo
+from estiba.errors import InvalidArgument
+
+__all__ = ["ROUTES", "version_json"]
+
+# The classic builder; "2" would announce BuildKit, which we do not speak.
+BUILDER_VERSION = "1"
+
+
+async def ping(request: web.Request) -> web.StreamResponse:
+    headers = {
+        "Docker-Experimental": "false",
+        "Builder-Version": BUILDER_VERSION,
+        "Cache-Control": "no-cache, no-store, must-revalidate",
+        "Pragma": "no-cache",
+    }
+    if request.method == "HEAD":
+        return web.Response(headers={**headers, "Content-Type": "text/plain; charset=utf-8"})
+    return web.Response(text="OK", headers=headers)
+
+
+async def version(request: web.Request) -> web.StreamResponse:
+    info = await backends_of(request).system.version()
+    return web.json_response(version_json(info))
+
+
+def version_json(info: VersionInfo) -> dict[str, object]:
+    details = {
+        "ApiVersion": API_VERSION,
+        "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": info.git_commit,
+        "GoVersion": info.runtime_version,
+        "Os": info.os,
+        "Arch": info.arch,
+        "KernelVersion": info.kernel_version,
+        "Experimental": str(info.experimental).lower(),
+        "BuildTime": info.build_time,
+    }
+    components = [{"Name": "Engine", "Version": info.version, "Details": details}]
+    components += [
+        {"Name": name, "Version": version, "Details": {}} for name, version in info.components
+    ]
+    return {
+        "Platform": {"Name": "Estiba Engine"},
+        "Components": components,
+        "Version": info.version,
+        "ApiVersion": API_VERSION,
+        "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": info.git_commit,
+        "GoVersion": info.runtime_version,
+        "Os": info.os,
+        "Arch": info.arch,
+        "KernelVersion": info.kernel_version,
+        "Experimental": info.experimental,
+        "BuildTime": info.build_time,
+    }
+
+
+async def info(request: web.Request) -> web.StreamResponse:
+    return web.json_response(await backends_of(request).system.info())
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    since = query_timestamp_ns(request, "since")
+    until = query_timestamp_ns(request, "until")
+    wanted = EventFilter(query_filters(request, ACCEPTED_EVENT_FILTERS))
+    if since is not None and until is not None and since > until:
+        raise InvalidArgument("`since` time cannot be after `until` time")
+    stream = await backends_of(request).system.events(since_ns=since, until_ns=until)
+    return await send_json_stream(
+        request, _matching(stream, wanted), event_json, errors_in_stream=False
+    )
+
+
+async def _matching(stream: AsyncIterator[Event], wanted: EventFilter) -> AsyncIterator[Event]:
+    try:
+        async for event in stream:
+            if wanted.matches(event):
+                yield event
+    finally:
+        await aclose(stream)
+
+
+ROUTES = (
+    Route("GET", "/_ping", ping),
+    Route("HEAD", "/_ping", ping),
+    Route("GET", "/version", version),
+    Route("GET", "/info", info),
+    Route("GET", "/events", events, streaming=True),
+)

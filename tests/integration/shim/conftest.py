@@ -1,0 +1,103 @@
+"""Fixtures for the shim tests: a fork server, specs in short temporary roots, and a check
+that every test leaves no shim, container process, cgroup, mount or runtime state behind."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from estiba.shim import ForkServer, ShimSpec
+from estiba.shim.statedir import SHIM_NAME
+
+RUNC = shutil.which("runc") or "/usr/sbin/runc"
+
+
+def shim_pids() -> set[int]:
+    """Live shims (zombies are not counted: this machine's init reaps orphans lazily)."""
+    found = set()
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat, "rb") as handle:
+                raw = handle.read()
+        except OSError:
+            continue
+        name = raw[raw.index(b"(") + 1 : raw.rindex(b")")]
+        if name == SHIM_NAME and raw[raw.rindex(b")") + 2 : raw.rindex(b")") + 3] != b"Z":
+            found.add(int(stat.split("/")[2]))
+    return found
+
+
+def cgroup_dirs() -> set[str]:
+    return {path for path in glob.glob("/sys/fs/cgroup/*/estiba/*") + glob.glob("/sys/fs/cgroup/*/shimtest*")
+            if os.path.isdir(path)}
+
+
+def mount_count() -> int:
+    with open("/proc/self/mountinfo") as handle:
+        return sum(1 for _ in handle)
+
+
+def wait_for(check: Callable[[], object], timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def fork_server() -> Iterator[ForkServer]:
+    server = ForkServer.start()
+    yield server
+    server.stop()
+
+
+class Roots:
+    """Short directories under /tmp for one test: exec root, runtime root, logs."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="shimtest-"))
+        self.base.chmod(0o755)
+        for name in ("exec", "rt", "logs"):
+            (self.base / name).mkdir()
+        self.count = 0
+
+    def spec(self, bundle: Path, *, runtime: str = "estiba", **fields) -> ShimSpec:
+        self.count += 1
+        cid = f"{self.base.name}-{self.count}"
+        return ShimSpec(
+            container_id=cid,
+            bundle=str(bundle),
+            state_dir=str(self.base / "exec" / cid),
+            runtime=runtime,
+            runtime_root=str(self.base / "rt"),
+            log_path=str(self.base / "logs" / f"{cid}.json"),
+            **fields,
+        )
+
+
+@pytest.fixture
+def roots(make_bundle) -> Iterator[Roots]:
+    """Fresh roots; afterwards, checks that nothing the test made is left running or mounted."""
+    shims_before, cgroups_before, mounts_before = shim_pids(), cgroup_dirs(), mount_count()
+    made = Roots()
+    yield made
+    try:
+        wait_for(lambda: not (shim_pids() - shims_before), 15, "shims to exit")
+        assert os.listdir(made.base / "rt") == [], "runtime state left behind"
+        assert cgroup_dirs() - cgroups_before == set(), "cgroups left behind"
+        assert mount_count() == mounts_before, "mounts left behind"
+    finally:
+        for pid in shim_pids() - shims_before:  # only when the checks above failed
+            os.kill(pid, 9)
+        shutil.rmtree(made.base, ignore_errors=True)
