@@ -15,7 +15,15 @@ from aiohttp import web
 from estiba.api import containers, exec, images, system
 from estiba.api.backend import Backends
 from estiba.api.errors import error_response, not_found_response
-from estiba.api.routes import BACKENDS, Handler, Route, check_version, common_headers, set_api_version
+from estiba.api.routes import (
+    BACKENDS,
+    Handler,
+    Route,
+    check_version,
+    common_headers,
+    set_api_version,
+)
+from estiba.api.streams import json_response
 from estiba.errors import EstibaError
 
 __all__ = ["ROUTES", "build_app"]
@@ -30,7 +38,7 @@ _MAX_BODY = 32 << 20
 
 def build_app(backends: Backends) -> web.Application:
     """An application serving the Docker Engine API from `backends`."""
-    app = web.Application(middlewares=[_unknown_routes], client_max_size=_MAX_BODY)
+    app = web.Application(middlewares=[_http_errors], client_max_size=_MAX_BODY)
     app[BACKENDS] = backends
     for route in ROUTES:
         endpoint = _endpoint(route)
@@ -75,11 +83,16 @@ def _log_orphan_failure(task: asyncio.Future[web.StreamResponse]) -> None:
 
 
 @web.middleware
-async def _unknown_routes(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _http_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own refusals (no such route, body too large) in Docker's JSON shape."""
     try:
         return await handler(request)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
         return not_found_response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return json_response({"message": exc.reason}, status=exc.status)
 
 
 async def _add_common_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -206,7 +206,9 @@ class ImageBackend(Protocol):
         """A docker-archive tar of the images (with their tags when named by tag)."""
         ...
 
-    async def load_images(self, data: AsyncIterator[bytes], *, quiet: bool) -> AsyncIterator[Progress]:
+    async def load_images(
+        self, data: AsyncIterator[bytes], *, quiet: bool
+    ) -> AsyncIterator[Progress]:
         """Read a docker-archive (or OCI layout) tar; one "Loaded image: ..." per image."""
         ...
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import logging
 import stat as statmod
 
 from aiohttp import web
@@ -16,17 +15,16 @@ from estiba.api.routes import Route, api_version, backends_of, common_headers
 from estiba.api.streams import (
     aclose,
     encode_output,
+    json_response,
     rfc3339nano,
     send_bytes_stream,
     send_json_stream,
     stream_failure,
 )
 from estiba.api.types import AttachOptions, LogsOptions, Output, PathStat
-from estiba.errors import EstibaError, InvalidArgument
+from estiba.errors import InvalidArgument, Unavailable
 
 __all__ = ["ROUTES", "go_file_mode", "path_stat_header"]
-
-log = logging.getLogger("estiba.api")
 
 PATH_STAT_HEADER = "X-Docker-Container-Path-Stat"
 _BODY_CHUNK = 1 << 16
@@ -114,10 +112,10 @@ async def stats(request: web.Request) -> web.StreamResponse:
     try:
         first = await anext(samples)
     except StopAsyncIteration:
-        raise EstibaError(f"no stats for container {_ref(request)}") from None
+        raise Unavailable(f"no stats for container {_ref(request)} yet: try again") from None
     finally:
         await aclose(samples)
-    return web.json_response(first)
+    return json_response(first)
 
 
 async def export(request: web.Request) -> web.StreamResponse:

@@ -19,7 +19,7 @@ from estiba.api.params import (
     read_json_object,
 )
 from estiba.api.routes import Route, backends_of
-from estiba.api.streams import json_line
+from estiba.api.streams import json_line, json_response
 from estiba.api.types import ContainerListOptions, WaitCondition, WaitResult
 from estiba.errors import EstibaError, InvalidArgument
 
@@ -61,7 +61,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     created = await backends_of(request).containers.create_container(
         config, name=container_name(name) if name else None, platform=platform or None
     )
-    return web.json_response({"Id": created.id, "Warnings": list(created.warnings)}, status=201)
+    return json_response({"Id": created.id, "Warnings": list(created.warnings)}, status=201)
 
 
 async def list_containers(request: web.Request) -> web.StreamResponse:
@@ -72,14 +72,14 @@ async def list_containers(request: web.Request) -> web.StreamResponse:
         size=query_bool(request, "size"),
         filters=query_filters(request, ACCEPTED_LIST_FILTERS),
     )
-    return web.json_response(await backends_of(request).containers.list_containers(options))
+    return json_response(await backends_of(request).containers.list_containers(options))
 
 
 async def inspect(request: web.Request) -> web.StreamResponse:
     document = await backends_of(request).containers.inspect_container(
         _ref(request), size=query_bool(request, "size")
     )
-    return web.json_response(document)
+    return json_response(document)
 
 
 async def start(request: web.Request) -> web.StreamResponse:
@@ -183,7 +183,7 @@ async def top(request: web.Request) -> web.StreamResponse:
     result = await backends_of(request).containers.top_container(
         _ref(request), ps_args=query_str(request, "ps_args", "-ef")
     )
-    return web.json_response(
+    return json_response(
         {"Titles": list(result.titles), "Processes": [list(p) for p in result.processes]}
     )
 
@@ -199,12 +199,12 @@ async def rename(request: web.Request) -> web.StreamResponse:
 async def update(request: web.Request) -> web.StreamResponse:
     body = read_json_object(await read_json(request))
     warnings = await backends_of(request).containers.update_container(_ref(request), body)
-    return web.json_response({"Warnings": warnings})
+    return json_response({"Warnings": warnings})
 
 
 async def changes(request: web.Request) -> web.StreamResponse:
     found = await backends_of(request).containers.container_changes(_ref(request))
-    return web.json_response([{"Path": c.path, "Kind": int(c.kind)} for c in found])
+    return json_response([{"Path": c.path, "Kind": int(c.kind)} for c in found])
 
 
 ROUTES = (

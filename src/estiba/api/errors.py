@@ -10,6 +10,7 @@ import logging
 
 from aiohttp import web
 
+from estiba.api.streams import json_response
 from estiba.errors import (
     Conflict,
     EstibaError,
@@ -55,9 +56,9 @@ def error_response(exc: BaseException) -> web.Response:
     if status == 500:
         log.error("internal error: %s", exc, exc_info=exc)
     message = str(exc) if isinstance(exc, EstibaError) else f"{type(exc).__name__}: {exc}"
-    return web.json_response({"message": message}, status=status)
+    return json_response({"message": message}, status=status)
 
 
 def not_found_response() -> web.Response:
     """An unknown route or method, as dockerd answers it."""
-    return web.json_response({"message": "page not found"}, status=404)
+    return json_response({"message": "page not found"}, status=404)

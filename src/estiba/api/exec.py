@@ -10,6 +10,7 @@ from estiba.api.containers import tty_size
 from estiba.api.hijack import hijack, parse_detach_keys, run_session, stream_media_type
 from estiba.api.params import read_json, read_json_object
 from estiba.api.routes import Route, api_version, backends_of, common_headers
+from estiba.api.streams import json_response
 from estiba.api.types import ExecConfig, ExecStartOptions
 from estiba.errors import InvalidArgument
 
@@ -61,7 +62,7 @@ def _console_size(body: dict[str, Any]) -> tuple[int, int] | None:
 def exec_config(body: dict[str, Any]) -> ExecConfig:
     """The body of POST /containers/{id}/exec, checked as dockerd checks it."""
     cmd = _strings(body, "Cmd")
-    if not cmd:
+    if not cmd or not cmd[0]:
         raise InvalidArgument("No exec command specified")
     detach_keys = _text(body, "DetachKeys")
     parse_detach_keys(detach_keys)  # refuse bad keys now, not when the exec starts
@@ -83,7 +84,7 @@ def exec_config(body: dict[str, Any]) -> ExecConfig:
 async def create(request: web.Request) -> web.StreamResponse:
     config = exec_config(read_json_object(await read_json(request)))
     exec_id = await backends_of(request).execs.create_exec(request.match_info["id"], config)
-    return web.json_response({"Id": exec_id}, status=201)
+    return json_response({"Id": exec_id}, status=201)
 
 
 async def start(request: web.Request) -> web.StreamResponse:
@@ -106,7 +107,7 @@ async def start(request: web.Request) -> web.StreamResponse:
 
 
 async def inspect(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await backends_of(request).execs.inspect_exec(request.match_info["id"]))
+    return json_response(await backends_of(request).execs.inspect_exec(request.match_info["id"]))
 
 
 async def resize(request: web.Request) -> web.StreamResponse:

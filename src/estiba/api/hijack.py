@@ -8,13 +8,15 @@ unless it has a TTY) and the client's stdin the other, until the output ends.
 The connection is taken from aiohttp by swapping the transport's protocol: aiohttp's own
 protocol would close the socket when the client half-closes after its last stdin byte
 (`docker run -i` does), and the process's remaining output would be lost. aiohttp's
-protocol still hears `connection_lost`, so its bookkeeping stays right.
+protocol still hears `connection_lost`, so its bookkeeping stays right. Bytes a client
+sends before it has read the status line are not carried over; Docker's clients (the CLI,
+docker-py) wait for the status line before they send stdin.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import select
 from collections.abc import Iterable
 
 from aiohttp import web
@@ -35,13 +37,12 @@ __all__ = [
     "stream_media_type",
 ]
 
-log = logging.getLogger("estiba.api")
-
 RAW_STREAM = "application/vnd.docker.raw-stream"
 MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream"
 DEFAULT_DETACH_KEYS = b"\x10\x11"  # ctrl-p, ctrl-q
 
 _READ_LIMIT = 1 << 16
+_HANGUP_CHECK_INTERVAL = 0.25  # seconds
 
 
 def stream_media_type(tty: bool, version: Version) -> str:
@@ -93,7 +94,28 @@ class HijackedConnection(asyncio.Protocol):
     def eof_received(self) -> bool:
         self._eof = True
         self._readable.set()
+        self._watch_hangup()
         return True  # keep our side open: the output still has to go out
+
+    def _watch_hangup(self) -> None:
+        """After the client's EOF, look now and then whether it closed for good.
+
+        EOF alone may be a half-close (`docker run -i` at the end of its stdin) after
+        which the client still reads. A unix socket whose peer closed both ways reports
+        POLLHUP; without this, a client gone from a silent process would only be noticed
+        at the next write.
+        """
+        if self._lost:
+            return
+        sock = self._transport.get_extra_info("socket")
+        if sock is None:
+            return
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLHUP)
+        if poller.poll(0):
+            self._transport.abort()  # connection_lost follows
+        else:
+            asyncio.get_running_loop().call_later(_HANGUP_CHECK_INTERVAL, self._watch_hangup)
 
     def pause_writing(self) -> None:
         self._writable.clear()

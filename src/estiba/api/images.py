@@ -6,7 +6,7 @@ from aiohttp import web
 
 from estiba.api.params import query_bool, query_filters, query_str, registry_auth
 from estiba.api.routes import Route, backends_of
-from estiba.api.streams import progress_json, send_bytes_stream, send_json_stream
+from estiba.api.streams import json_response, progress_json, send_bytes_stream, send_json_stream
 from estiba.api.types import ImageDeleteItem, ImageListOptions, ImportOptions, PullOptions
 from estiba.errors import InvalidArgument
 
@@ -34,15 +34,15 @@ async def list_images(request: web.Request) -> web.StreamResponse:
         digests=query_bool(request, "digests"),
         filters=query_filters(request, ACCEPTED_LIST_FILTERS),
     )
-    return web.json_response(await backends_of(request).images.list_images(options))
+    return json_response(await backends_of(request).images.list_images(options))
 
 
 async def inspect(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await backends_of(request).images.inspect_image(_name(request)))
+    return json_response(await backends_of(request).images.inspect_image(_name(request)))
 
 
 async def history(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await backends_of(request).images.image_history(_name(request)))
+    return json_response(await backends_of(request).images.image_history(_name(request)))
 
 
 async def tag(request: web.Request) -> web.StreamResponse:
@@ -59,7 +59,7 @@ async def remove(request: web.Request) -> web.StreamResponse:
     items = await backends_of(request).images.remove_image(
         _name(request), force=query_bool(request, "force"), prune=not query_bool(request, "noprune")
     )
-    return web.json_response([_delete_item_json(item) for item in items])
+    return json_response([_delete_item_json(item) for item in items])
 
 
 async def create(request: web.Request) -> web.StreamResponse:
@@ -120,7 +120,7 @@ async def prune(request: web.Request) -> web.StreamResponse:
     report = await backends_of(request).images.prune_images(
         query_filters(request, ACCEPTED_PRUNE_FILTERS)
     )
-    return web.json_response(
+    return json_response(
         {
             "ImagesDeleted": [_delete_item_json(item) for item in report.deleted] or None,
             "SpaceReclaimed": report.space_reclaimed,

@@ -20,16 +20,16 @@ from estiba.errors import InvalidArgument
 __all__ = [
     "API_VERSION",
     "BACKENDS",
-    "backends_of",
-    "common_headers",
     "MIN_API_VERSION",
     "Handler",
     "Route",
     "Version",
     "api_version",
+    "backends_of",
     "check_version",
-    "format_version",
+    "common_headers",
     "parse_version",
+    "set_api_version",
 ]
 
 Version = tuple[int, int]
@@ -61,10 +61,6 @@ def parse_version(text: str) -> Version:
     if match is None:
         raise InvalidArgument(f"invalid API version {text!r}: use MAJOR.MINOR, e.g. {API_VERSION}")
     return int(match.group(1)), int(match.group(2))
-
-
-def format_version(version: Version) -> str:
-    return f"{version[0]}.{version[1]}"
 
 
 def check_version(text: str | None, route: Route) -> Version:

@@ -29,6 +29,7 @@ __all__ = [
     "encode_output",
     "frame",
     "json_line",
+    "json_response",
     "progress_json",
     "read_frames",
     "rfc3339nano",
@@ -86,6 +87,14 @@ def encode_output(chunk: OutputChunk, *, tty: bool, timestamps: bool = False) ->
     if tty:
         return data
     return frame(chunk.stream, data)
+
+
+def json_response(document: Any, *, status: int = 200) -> web.Response:
+    """A JSON answer as dockerd sends it: Go's client reads an error body only when the
+    Content-Type is exactly "application/json", without aiohttp's "; charset=utf-8"."""
+    return web.Response(
+        body=json_line(document), status=status, headers={"Content-Type": "application/json"}
+    )
 
 
 def json_line(document: Any) -> bytes:

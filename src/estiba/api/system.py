@@ -9,7 +9,7 @@ from aiohttp import web
 from estiba.api.events import ACCEPTED_EVENT_FILTERS, EventFilter, event_json
 from estiba.api.params import query_filters, query_timestamp_ns
 from estiba.api.routes import API_VERSION, MIN_API_VERSION, Route, backends_of
-from estiba.api.streams import aclose, send_json_stream
+from estiba.api.streams import aclose, json_response, send_json_stream
 from estiba.api.types import Event, VersionInfo
 from estiba.errors import InvalidArgument
 
@@ -33,7 +33,7 @@ async def ping(request: web.Request) -> web.StreamResponse:
 
 async def version(request: web.Request) -> web.StreamResponse:
     info = await backends_of(request).system.version()
-    return web.json_response(version_json(info))
+    return json_response(version_json(info))
 
 
 def version_json(info: VersionInfo) -> dict[str, object]:
@@ -69,7 +69,7 @@ def version_json(info: VersionInfo) -> dict[str, object]:
 
 
 async def info(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await backends_of(request).system.info())
+    return json_response(await backends_of(request).system.info())
 
 
 async def events(request: web.Request) -> web.StreamResponse:

@@ -8,13 +8,13 @@ step it made (process, cgroup, state directory), in reverse order.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import os
 import signal
-import socket
 import sys
 import time
+
+from typing import TYPE_CHECKING
 
 from estiba.errors import Conflict, InvalidArgument, NotFound, SystemFault
 from estiba.runtime import capabilities as caps
@@ -38,6 +38,9 @@ from estiba.runtime.state import (
 )
 from estiba.runtime.sync import Channel, Msg
 
+if TYPE_CHECKING:
+    import socket
+
 
 def _cgroups():
     from estiba.runtime import cgroups
@@ -46,7 +49,19 @@ def _cgroups():
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    """RFC 3339 UTC with nanoseconds, as runc writes `created` (without importing datetime)."""
+    nanos = time.time_ns()
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
+
+
+def _owner() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
 
 
 # Sysctls that belong to a namespace, and which namespace must be private to set them.
@@ -290,7 +305,8 @@ def create(
 
         console = None
         if process.terminal:
-            console = console_socket if isinstance(console_socket, socket.socket) else None
+            # A connected socket object (from `run` or the engine), or a path to connect to.
+            console = console_socket if not isinstance(console_socket, str) else None
             if console is None:
                 from estiba.runtime import console as console_mod
 
@@ -335,6 +351,7 @@ def create(
             bundle=bundle,
             rootfs=spec.root_path,
             created=_now(),
+            owner=_owner(),
             init_start_time=start_time,
             cgroup_paths=manager.paths,
             cgroup_mode=getattr(manager, "mode", ""),

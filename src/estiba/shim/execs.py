@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from estiba.errors import Conflict, EstibaError, NotFound
 from estiba.shim import control, statedir
 from estiba.shim.attach import AttachRequest
-from estiba.shim.runtimes import exit_code, start_failure_code
+from estiba.shim.runtimes import exit_code, run_isolated, start_failure_code
 from estiba.shim.streams import ProcessIO
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class ExecRunner:
                        stdin_once=args.get("stdin_once", False), log=None)
         try:
             child = io.open(monitor.spec.state_dir, statedir.exec_file(exec_id, "sock"))
-            pid = monitor.runtime.exec(process_file, pid_file, child)
+            pid = run_isolated(monitor.runtime.exec, process_file, pid_file, child)
             io.adopt()
         except EstibaError as exc:
             io.close()

@@ -33,7 +33,7 @@ from estiba.shim import control, statedir
 from estiba.shim.attach import MAX_REQUEST, AttachRequest, Subscriber, answer
 from estiba.shim.execs import ExecRunner
 from estiba.shim.logs import JsonFileLog
-from estiba.shim.runtimes import ContainerRuntime, exit_code, start_failure_code
+from estiba.shim.runtimes import ContainerRuntime, exit_code, run_isolated, start_failure_code
 from estiba.shim.spec import ShimSpec
 from estiba.shim.streams import ERR, HUP, IN, OUT, Loop, ProcessIO
 
@@ -89,11 +89,12 @@ class Monitor:
                            stdin_once=self.spec.stdin_once, log=log)
             self.main = Job(0, io)
             child = io.open(self.spec.state_dir, statedir.CONSOLE_SOCK)
-            self.main.pid = self.runtime.create(child)
+            self.main.pid = run_isolated(self.runtime.create, child)
+            self.runtime.created(self.main.pid)
             io.adopt()
             statedir.atomic_write(self.path(statedir.CONTAINER_PID), str(self.main.pid).encode())
             if self.start_now:
-                self.runtime.start()
+                run_isolated(self.runtime.start)
                 self.started = True
                 self._report("started", pid=self.main.pid)
             else:
@@ -300,7 +301,7 @@ class Monitor:
         if self.started:
             raise Conflict(f"container {self.spec.container_id} is already started")
         try:
-            self.runtime.start()
+            run_isolated(self.runtime.start)
         except Exception as exc:
             self._fail(exc)
             self.main.done = True
@@ -328,7 +329,7 @@ class Monitor:
         if exec_id:
             os.kill(job.pid, signal)
         else:
-            self.runtime.kill(signal, all)
+            run_isolated(self.runtime.kill, signal, all)
 
     def _op_close_stdin(self, exec_id: str = "") -> None:
         self._job(exec_id).io.close_stdin()

@@ -5,7 +5,8 @@ Lifecycle, for both: `create(stdio)` -> container pid, with the process waiting 
 `start()`; then `kill()`, `exec()` as often as asked; once the process has exited,
 `oom_kill_count()` and finally `delete()`, which releases the cgroup and the state. The
 shim is a child subreaper, so the container's process (and an exec'd one) is the shim's
-to reap whichever runtime made it. Failures are raised as estiba.errors kinds whose
+to reap whichever runtime made it, and whichever process called the runtime: the shim
+makes these calls in throwaway children (`run_isolated`) to keep its own memory small. Failures are raised as estiba.errors kinds whose
 message is the runtime's own one line.
 """
 
@@ -15,9 +16,12 @@ import contextlib
 import json
 import os
 import subprocess
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from estiba import errors
 from estiba.errors import EstibaError, SystemFault
 from estiba.shim.spec import ShimSpec
 from estiba.shim.statedir import RUNTIME_LOG
@@ -36,6 +40,9 @@ class ChildStdio:
 class ContainerRuntime(Protocol):
     def create(self, stdio: ChildStdio) -> int: ...
 
+    def created(self, pid: int) -> None:
+        """In the shim's own process, after `create` (which may have run in a child)."""
+
     def start(self) -> None: ...
 
     def kill(self, sig: int, all_processes: bool = False) -> None: ...
@@ -51,6 +58,51 @@ def for_spec(spec: ShimSpec) -> ContainerRuntime:
     if spec.in_process:
         return LibraryRuntime(spec.container_id, spec.bundle, spec.runtime_root)
     return BinaryRuntime(spec.runtime, spec.container_id, spec.bundle, spec.runtime_root, spec.state_dir)
+
+
+def run_isolated(call: Callable[..., Any], *args: Any) -> Any:
+    """`call(*args)` in a throwaway child, returning its (JSON-able) result or raising its error.
+
+    The shim is forked from a server whose heap its pages share; whatever runtime work
+    writes to (spec parsing, cgroups, subprocess) would become the shim's own memory for
+    as long as the container runs. Done in a child, those pages go when it exits. The
+    child's children (the container, an exec'd process) come back to the shim, which is
+    their subreaper.
+    """
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            outcome = {"ok": True, "result": call(*args)}
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
+            if not isinstance(exc, EstibaError):
+                traceback.print_exc()
+            error = exc if isinstance(exc, EstibaError) else SystemFault(f"{type(exc).__name__}: {exc}")
+            outcome = {"ok": False, "kind": type(error).__name__, "error": error.message, "hint": error.hint}
+        try:
+            os.write(write_end, json.dumps(outcome).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    # Wait for the child, then read: the pipe may never reach EOF, since a container's
+    # process holds a copy of its end until it execs (after `start`).
+    chunks = []
+    try:
+        os.waitpid(pid, 0)
+        os.set_blocking(read_end, False)
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(read_end, 65536):
+                chunks.append(chunk)
+    finally:
+        os.close(read_end)
+    if not chunks:
+        raise SystemFault("the runtime call died without an answer")
+    outcome = json.loads(b"".join(chunks))
+    if outcome["ok"]:
+        return outcome["result"]
+    kind = getattr(errors, outcome["kind"], SystemFault)
+    raise kind(outcome["error"], hint=outcome.get("hint"))
 
 
 def start_failure_code(message: str) -> int:
@@ -107,6 +159,9 @@ class LibraryRuntime:
         except Exception as exc:  # noqa: BLE001 - translated to our kinds at this edge
             raise _fault("create", exc) from exc
         return state.pid
+
+    def created(self, pid: int) -> None:
+        pass
 
     def start(self) -> None:
         from estiba.runtime import container
@@ -195,8 +250,10 @@ class BinaryRuntime:
         with open(self.pid_file, "rb") as handle:
             pid = int(handle.read())
         os.unlink(self.pid_file)
-        self.cgroup_paths = _cgroup_paths_of(pid)
         return pid
+
+    def created(self, pid: int) -> None:
+        self.cgroup_paths = _cgroup_paths_of(pid)
 
     def start(self) -> None:
         self._run("start", self.id)

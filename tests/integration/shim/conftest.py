@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -97,7 +98,18 @@ def roots(make_bundle) -> Iterator[Roots]:
         assert os.listdir(made.base / "rt") == [], "runtime state left behind"
         assert cgroup_dirs() - cgroups_before == set(), "cgroups left behind"
         assert mount_count() == mounts_before, "mounts left behind"
-    finally:
-        for pid in shim_pids() - shims_before:  # only when the checks above failed
+    finally:  # only does something when the checks above failed
+        for pid in shim_pids() - shims_before:
             os.kill(pid, 9)
+        for cid in os.listdir(made.base / "rt"):
+            force_delete(cid, made.base / "rt")
         shutil.rmtree(made.base, ignore_errors=True)
+
+
+def force_delete(cid: str, root: Path) -> None:
+    from estiba.runtime import container
+
+    try:
+        container.delete(cid, force=True, root=str(root))
+    except Exception:  # noqa: BLE001 - perhaps runc's
+        subprocess.run([RUNC, "--root", str(root), "delete", "--force", cid], capture_output=True)

@@ -93,8 +93,11 @@ class FakeEngine:
     def record(self, method: str, **arguments: Any) -> None:
         self.calls.append((method, arguments))
 
+    def calls_of(self, method: str) -> list[dict[str, Any]]:
+        return [args for name, args in self.calls if name == method]
+
     def last(self, method: str) -> dict[str, Any]:
-        return next(args for name, args in reversed(self.calls) if name == method)
+        return self.calls_of(method)[-1]
 
     def emit(self, type_: str, action: str, actor: str, **attributes: str) -> None:
         event = Event(type_, action, actor, time.time_ns(), attributes)
@@ -396,7 +399,11 @@ class FakeEngine:
     async def container_logs(self, ref: str, options: LogsOptions) -> Output:
         self.record("container_logs", ref=ref, options=options)
         c = self.find(ref)
-        kinds = {k for k, on in ((StreamKind.STDOUT, options.stdout), (StreamKind.STDERR, options.stderr)) if on}
+        kinds = {
+            k
+            for k, on in ((StreamKind.STDOUT, options.stdout), (StreamKind.STDERR, options.stderr))
+            if on
+        }
         past = [
             chunk
             for chunk in c.log
@@ -407,14 +414,22 @@ class FakeEngine:
         if options.tail is not None:
             past = past[len(past) - options.tail :] if options.tail else []
         process = c.process if options.follow and c.status == "running" else None
-        session = FakeSession(process or FakeProcess([]), stdin=False, replay=past, follow=process is not None, streams=frozenset(kinds))
+        session = FakeSession(
+            process or FakeProcess([]),
+            stdin=False,
+            replay=past,
+            follow=process is not None,
+            streams=frozenset(kinds),
+        )
         return Output(c.tty, session.output)
 
     async def attach_container(self, ref: str, options: AttachOptions) -> FakeSession:
         self.record("attach_container", ref=ref, options=options)
         c = self.find(ref)
         kinds = frozenset(
-            k for k, on in ((StreamKind.STDOUT, options.stdout), (StreamKind.STDERR, options.stderr)) if on
+            k
+            for k, on in ((StreamKind.STDOUT, options.stdout), (StreamKind.STDERR, options.stderr))
+            if on
         )
         session = FakeSession(
             self._process_to_attach(c),
@@ -427,13 +442,20 @@ class FakeEngine:
         self.sessions.append(session)
         return session
 
-    async def container_stats(self, ref: str, *, stream: bool, one_shot: bool) -> AsyncIterator[dict[str, Any]]:
+    async def container_stats(
+        self, ref: str, *, stream: bool, one_shot: bool
+    ) -> AsyncIterator[dict[str, Any]]:
         self.record("container_stats", ref=ref, stream=stream, one_shot=one_shot)
         c = self.find(ref)
 
         async def samples() -> AsyncIterator[dict[str, Any]]:
             for n in itertools.count():
-                yield {"id": c.id, "name": f"/{c.name}", "read": rfc3339(time.time_ns()), "memory_stats": {"usage": 1000 + n}}
+                yield {
+                    "id": c.id,
+                    "name": f"/{c.name}",
+                    "read": rfc3339(time.time_ns()),
+                    "memory_stats": {"usage": 1000 + n},
+                }
                 if not stream:
                     return
                 await asyncio.sleep(0.05)
@@ -451,9 +473,13 @@ class FakeEngine:
         return chunks()
 
     def _stat(self, c: FakeContainer, path: str) -> PathStat:
+        if path in ("/", "/tmp"):
+            return PathStat(path.rsplit("/", 1)[-1], 4096, 0o41777, 1_700_000_000_000_000_000)
         if path not in c.files:
             raise NotFound(f"Could not find the file {path} in container {c.name}")
-        return PathStat(path.rsplit("/", 1)[-1], len(c.files[path]), 0o100644, 1_700_000_000_500_000_000)
+        return PathStat(
+            path.rsplit("/", 1)[-1], len(c.files[path]), 0o100644, 1_700_000_000_500_000_000
+        )
 
     async def stat_container_path(self, ref: str, path: str) -> PathStat:
         self.record("stat_container_path", ref=ref, path=path)
@@ -470,9 +496,21 @@ class FakeEngine:
         return Archive(found, data())
 
     async def put_container_archive(
-        self, ref: str, path: str, data: AsyncIterator[bytes], *, no_overwrite_dir_non_dir: bool, copy_uid_gid: bool
+        self,
+        ref: str,
+        path: str,
+        data: AsyncIterator[bytes],
+        *,
+        no_overwrite_dir_non_dir: bool,
+        copy_uid_gid: bool,
     ) -> None:
-        self.record("put_container_archive", ref=ref, path=path, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir, copy_uid_gid=copy_uid_gid)
+        self.record(
+            "put_container_archive",
+            ref=ref,
+            path=path,
+            no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
+            copy_uid_gid=copy_uid_gid,
+        )
         self.find(ref)
         received = b"".join([chunk async for chunk in data])
         self.archives_put.append((path, received))
@@ -500,7 +538,9 @@ class FakeEngine:
         entry["process"] = process
         session = None
         if not options.detach:
-            session = FakeSession(process, stdin=config.attach_stdin, detach_keys=config.detach_keys)
+            session = FakeSession(
+                process, stdin=config.attach_stdin, detach_keys=config.detach_keys
+            )
             self.sessions.append(session)
         # A real process takes a moment to start: the client has read the response
         # headers by then (docker-py loses output that arrives together with them).
@@ -518,7 +558,11 @@ class FakeEngine:
             "ID": exec_id,
             "Running": process is not None and process.status == "running",
             "ExitCode": None if process is None else process.exit_code,
-            "ProcessConfig": {"entrypoint": config.cmd[0], "arguments": list(config.cmd[1:]), "tty": config.tty},
+            "ProcessConfig": {
+                "entrypoint": config.cmd[0],
+                "arguments": list(config.cmd[1:]),
+                "tty": config.tty,
+            },
             "OpenStdin": config.attach_stdin,
             "ContainerID": entry["container"].id,
             "Pid": 4343,

@@ -55,8 +55,11 @@ class FakeImages:
     def record(self, method: str, **arguments: Any) -> None:
         self.calls.append((method, arguments))
 
+    def calls_of(self, method: str) -> list[dict[str, Any]]:
+        return [args for name, args in self.calls if name == method]
+
     def last(self, method: str) -> dict[str, Any]:
-        return next(args for name, args in reversed(self.calls) if name == method)
+        return self.calls_of(method)[-1]
 
     def find(self, ref: str) -> FakeImage:
         for image in self.images.values():
@@ -100,11 +103,19 @@ class FakeImages:
         self.record("image_history", ref=ref)
         image = self.find(ref)
         return [
-            {"Id": image.id, "Created": image.created, "CreatedBy": "CMD [\"sh\"]", "Tags": image.tags, "Size": 0, "Comment": ""},
+            {
+                "Id": image.id,
+                "Created": image.created,
+                "CreatedBy": 'CMD ["sh"]',
+                "Tags": image.tags,
+                "Size": 0,
+                "Comment": "",
+            },
         ]
 
     async def tag_image(self, ref: str, *, repo: str, tag: str) -> None:
         self.record("tag_image", ref=ref, repo=repo, tag=tag)
+        repo = repo.removeprefix("docker.io/").removeprefix("library/")
         self.find(ref).tags.append(f"{repo}:{tag or 'latest'}")
 
     async def remove_image(self, ref: str, *, force: bool, prune: bool) -> list[ImageDeleteItem]:
@@ -112,22 +123,27 @@ class FakeImages:
         image = self.find(ref)
         if not force and any(tag in self.in_use for tag in image.tags):
             raise Conflict(
-                f"conflict: unable to remove repository reference \"{ref}\" "
+                f'conflict: unable to remove repository reference "{ref}" '
                 f"(must force) - container is using its referenced image {image.id[7:19]}"
             )
         del self.images[image.id]
-        return [ImageDeleteItem(untagged=t) for t in image.tags] + [ImageDeleteItem(deleted=image.id)]
+        return [ImageDeleteItem(untagged=t) for t in image.tags] + [
+            ImageDeleteItem(deleted=image.id)
+        ]
 
     async def pull_image(self, options: PullOptions) -> AsyncIterator[Progress]:
         self.record("pull_image", options=options)
         if options.image.startswith("private/") and not options.auth.username:
             raise Unauthorized("pull access denied for private/app: log in first")
-        reference = f"{options.image}:{options.tag}" if options.tag else _full(options.image)
+        name = options.image.removeprefix("docker.io/").removeprefix("library/")
+        reference = f"{name}:{options.tag}" if options.tag else _full(name)
 
         async def progress() -> AsyncIterator[Progress]:
             tag = reference.rsplit(":", 1)[-1]
-            yield Progress(status=f"Pulling from library/{options.image}", id=tag)
-            yield Progress(status="Downloading", id="abc123", progress="[=>  ]", current=10, total=100)
+            yield Progress(status=f"Pulling from library/{name}", id=tag)
+            yield Progress(
+                status="Downloading", id="abc123", progress="[=>  ]", current=10, total=100
+            )
             if options.image.startswith("broken"):
                 raise NotFound("manifest unknown: the registry has no such tag")
             self.add(reference)
@@ -135,11 +151,17 @@ class FakeImages:
 
         return progress()
 
-    async def import_image(self, source: AsyncIterator[bytes] | str, options: ImportOptions) -> AsyncIterator[Progress]:
-        self.record("import_image", source=source if isinstance(source, str) else "<body>", options=options)
+    async def import_image(
+        self, source: AsyncIterator[bytes] | str, options: ImportOptions
+    ) -> AsyncIterator[Progress]:
+        self.record(
+            "import_image", source=source if isinstance(source, str) else "<body>", options=options
+        )
 
         async def progress() -> AsyncIterator[Progress]:
-            data = source.encode() if isinstance(source, str) else b"".join([c async for c in source])
+            data = (
+                source.encode() if isinstance(source, str) else b"".join([c async for c in source])
+            )
             image = self.add(f"{options.repo or 'imported'}:{options.tag or 'latest'}")
             self.loaded.append(data)
             yield Progress(status=image.id)
@@ -151,7 +173,9 @@ class FakeImages:
         images = [self.find(ref) for ref in refs]
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
-            manifest = json.dumps([{"Config": i.id[7:] + ".json", "RepoTags": i.tags, "Layers": []} for i in images]).encode()
+            manifest = json.dumps(
+                [{"Config": i.id[7:] + ".json", "RepoTags": i.tags, "Layers": []} for i in images]
+            ).encode()
             info = tarfile.TarInfo("manifest.json")
             info.size = len(manifest)
             tar.addfile(info, io.BytesIO(manifest))
@@ -163,7 +187,9 @@ class FakeImages:
 
         return chunks()
 
-    async def load_images(self, data: AsyncIterator[bytes], *, quiet: bool) -> AsyncIterator[Progress]:
+    async def load_images(
+        self, data: AsyncIterator[bytes], *, quiet: bool
+    ) -> AsyncIterator[Progress]:
         self.record("load_images", quiet=quiet)
 
         async def progress() -> AsyncIterator[Progress]:
@@ -185,4 +211,6 @@ class FakeImages:
         dangling = [i for i in self.images.values() if not i.tags]
         for image in dangling:
             del self.images[image.id]
-        return PruneReport(tuple(ImageDeleteItem(deleted=i.id) for i in dangling), sum(i.size for i in dangling))
+        return PruneReport(
+            tuple(ImageDeleteItem(deleted=i.id) for i in dangling), sum(i.size for i in dangling)
+        )

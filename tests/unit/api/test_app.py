@@ -45,7 +45,12 @@ def test_a_route_newer_than_the_request_is_refused(api):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/nothing/here"), ("GET", "/v1.41/nothing"), ("PUT", "/containers/json"), ("GET", "/v1/_ping")],
+    [
+        ("GET", "/nothing/here"),
+        ("GET", "/v1.41/nothing"),
+        ("PUT", "/containers/json"),
+        ("GET", "/v1/_ping"),
+    ],
 )
 def test_unknown_routes_are_404_page_not_found(api, method, path):
     reply = api.run(lambda client: client.request(method, path))
@@ -86,3 +91,14 @@ def test_route_table_versions_are_in_range():
         assert tuple(map(int, route.min_version.split("."))) >= tuple(
             map(int, MIN_API_VERSION.split("."))
         ), route
+
+
+def test_a_body_too_large_is_refused_in_json(api):
+    body = b'{"Image": "' + b"x" * (33 << 20) + b'"}'
+    reply = api.run(
+        lambda client: client.post(
+            "/containers/create", data=body, headers={"Content-Type": "application/json"}
+        )
+    )
+    assert reply.status == 413
+    assert reply.json == {"message": "Request Entity Too Large"}

@@ -25,8 +25,18 @@ def request(query: str = "", headers: dict[str, str] | None = None):
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("all=1", True), ("all=true", True), ("all=yes", True), ("all=0", False), ("all=false", False),
-     ("all=no", False), ("all=none", False), ("all=", False), ("all=FALSE", False), ("", False)],
+    [
+        ("all=1", True),
+        ("all=true", True),
+        ("all=yes", True),
+        ("all=0", False),
+        ("all=false", False),
+        ("all=no", False),
+        ("all=none", False),
+        ("all=", False),
+        ("all=FALSE", False),
+        ("", False),
+    ],
 )
 def test_booleans(query, expected):
     assert query_bool(request(query), "all") is expected
@@ -83,9 +93,15 @@ def test_container_names():
 
 
 def test_registry_auth_header():
-    token = base64.urlsafe_b64encode(
-        json.dumps({"username": "ana", "password": "s3cret", "serveraddress": "r:5000"}).encode()
-    ).decode().rstrip("=")
+    token = (
+        base64.urlsafe_b64encode(
+            json.dumps(
+                {"username": "ana", "password": "s3cret", "serveraddress": "r:5000"}
+            ).encode()
+        )
+        .decode()
+        .rstrip("=")
+    )
     auth = registry_auth(request(headers={"X-Registry-Auth": token}))
     assert (auth.username, auth.password, auth.server_address) == ("ana", "s3cret", "r:5000")
     assert registry_auth(request(headers={"X-Registry-Auth": "%%%"})).username == ""
