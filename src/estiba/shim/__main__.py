@@ -18,7 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.ready_fd >= 0:
         os.set_inheritable(args.ready_fd, False)
-    from estiba.shim.forkserver import detach_and_run
+    from estiba.shim.launch import detach_and_run
 
     detach_and_run(os.path.abspath(args.state_dir), not args.no_start, args.ready_fd)
 

@@ -95,7 +95,6 @@ class ExecRunner:
 
     def ended(self, job: "Job") -> None:
         """The process exited and its output is drained: record it."""
-        job.io.close()
         statedir.write_json(self._path(job.exec_id, "json"), _record(exit_code(job.status), job.pid, ""))
         self._forget_files(job.exec_id)
 

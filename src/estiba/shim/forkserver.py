@@ -28,12 +28,13 @@ import threading
 import time
 
 from estiba.errors import InvalidArgument, SystemFault, Unavailable
-from estiba.shim import statedir
+from estiba.shim import launch, statedir
 from estiba.shim.client import ShimHandle
 from estiba.shim.spec import SPEC_FILE, ShimSpec
 
 PRELOAD = (
     "estiba.shim.monitor",
+    "estiba.shim.runtimes",
     "estiba.runtime.container",
     "estiba.runtime.execute",
     "estiba.runtime.init",
@@ -145,6 +146,11 @@ class ForkServer:
             self.process.kill()
             self.process.wait()
 
+    @staticmethod
+    def spawn_direct(spec: ShimSpec, *, start: bool = True, timeout: float = 60.0) -> ShimHandle:
+        """A shim without any fork server (see the module-level `spawn_direct`)."""
+        return spawn_direct(spec, start=start, timeout=timeout)
+
     def __enter__(self) -> "ForkServer":
         return self
 
@@ -172,34 +178,6 @@ def spawn_direct(spec: ShimSpec, *, start: bool = True, python: str = sys.execut
 
 
 # ---- the server's side ------------------------------------------------------------------
-
-
-def detach_and_run(state_dir: str, start: bool, ready_fd: int, close_fds: tuple[int, ...] = ()) -> None:
-    """In a fresh fork: new session, fork again, and run the shim in the grandchild.
-
-    Never returns: the intermediate process exits at once (so its parent can reap it),
-    the shim exits when its container has been recorded and deleted.
-    """
-    code = 1
-    try:
-        os.setsid()
-        if os.fork() != 0:
-            os._exit(0)
-        for fd in close_fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        from estiba.shim.monitor import main
-
-        code = main(ShimSpec.read(state_dir), start=start, ready_fd=ready_fd)
-    except BaseException:  # noqa: BLE001 - a child must never return into its parent's code
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
 
 
 def serve(fd: int) -> None:
@@ -231,7 +209,7 @@ def serve(fd: int) -> None:
                 raise InvalidArgument("fork server: expected a spawn request with one ready fd")
             child = os.fork()
             if child == 0:
-                detach_and_run(request["state_dir"], bool(request.get("start", True)), fds[0], (sock.fileno(),))
+                launch.detach_and_run(request["state_dir"], bool(request.get("start", True)), fds[0], (sock.fileno(),))
             os.waitpid(child, 0)
             reply = {"ok": True}
         except Exception as exc:  # noqa: BLE001 - the daemon gets the error, the server goes on

@@ -23,12 +23,11 @@ import json
 import os
 import signal
 import socket
-import sys
 import time
 import traceback
 from dataclasses import dataclass
 
-from estiba.errors import Conflict, EstibaError, InvalidArgument, NotFound
+from estiba.errors import Conflict, EstibaError, InvalidArgument, SystemFault
 from estiba.shim import control, statedir
 from estiba.shim.attach import MAX_REQUEST, AttachRequest, Subscriber, answer
 from estiba.shim.execs import ExecRunner
@@ -79,7 +78,7 @@ class Monitor:
     # ---- 1. set-up ---------------------------------------------------------------------
 
     def run(self) -> int:
-        statedir.atomic_write(self.path(statedir.SHIM_PID), str(os.getpid()).encode())
+        statedir.atomic_write(self.path(statedir.SHIM_PID), str(os.getpid()).encode(), durable=False)
         self._watch_children()
         try:
             self._listen()
@@ -89,16 +88,16 @@ class Monitor:
                            stdin_once=self.spec.stdin_once, log=log)
             self.main = Job(0, io)
             child = io.open(self.spec.state_dir, statedir.CONSOLE_SOCK)
-            self.main.pid = run_isolated(self.runtime.create, child)
+        except Exception as exc:  # noqa: BLE001 - the shim's own set-up: no 126/127 reading
+            self._fail(exc, from_runtime=False)
+            return 0
+        try:
+            self.main.pid = run_isolated(_create, self.runtime, child, self.start_now)
             self.runtime.created(self.main.pid)
             io.adopt()
-            statedir.atomic_write(self.path(statedir.CONTAINER_PID), str(self.main.pid).encode())
-            if self.start_now:
-                run_isolated(self.runtime.start)
-                self.started = True
-                self._report("started", pid=self.main.pid)
-            else:
-                self._report("created", pid=self.main.pid)
+            statedir.atomic_write(self.path(statedir.CONTAINER_PID), str(self.main.pid).encode(), durable=False)
+            self.started = self.start_now
+            self._report("started" if self.started else "created", pid=self.main.pid)
         except Exception as exc:  # noqa: BLE001 - every failure ends in exit.json
             self._fail(exc)
             return 0
@@ -130,19 +129,22 @@ class Monitor:
         os.close(self.ready_fd)
         self.ready_fd = -1
 
-    def _fail(self, exc: BaseException) -> None:
+    def _fail(self, exc: BaseException, *, from_runtime: bool = True) -> EstibaError:
+        """Undo, record exit.json, report; return the error as the spawner should see it."""
         message = exc.message if isinstance(exc, EstibaError) else f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, EstibaError):
             traceback.print_exc()
-        code = start_failure_code(message)
+        code = start_failure_code(message) if from_runtime else 128
         self.failed = True
         with contextlib.suppress(Exception):
             self.runtime.delete()
         self._close_everything()
         self._write_exit(code, oom=False, error=message)
         # A missing or non-executable program is the caller's mistake (Docker answers 400).
-        kind = "InvalidArgument" if code in (126, 127) else type(exc).__name__
-        self._report("failed", error=message, exit_code=code, kind=kind)
+        error = InvalidArgument(message) if code in (126, 127) else \
+            exc if isinstance(exc, EstibaError) else SystemFault(message)
+        self._report("failed", error=message, exit_code=code, kind=type(error).__name__)
+        return error
 
     # ---- 2. serve ----------------------------------------------------------------------
 
@@ -177,7 +179,9 @@ class Monitor:
                 job.deadline = time.monotonic() + DRAIN_TIMEOUT
 
     def _job_ended(self, job: Job) -> None:
+        """The process exited and its output is read: stop reading, let its clients go."""
         job.io.drain_output()
+        job.io.close()  # what a leftover child writes now is not this process's output
         job.done = True
         if job is not self.main:
             self.execs.ended(job)
@@ -302,10 +306,9 @@ class Monitor:
             raise Conflict(f"container {self.spec.container_id} is already started")
         try:
             run_isolated(self.runtime.start)
-        except Exception as exc:
-            self._fail(exc)
+        except Exception as exc:  # noqa: BLE001 - the container is undone; the client hears why
             self.main.done = True
-            raise
+            raise self._fail(exc) from exc
         self.started = True
         return {"pid": self.main.pid}
 
@@ -383,32 +386,9 @@ class Monitor:
         self.execs.close()
 
 
-def main(spec: ShimSpec, *, start: bool = True, ready_fd: int = -1) -> int:
-    """The shim process's entry point (after the spawner has detached it)."""
-    from estiba.shim.runtimes import for_spec
-
-    _become_shim(spec)
-    try:
-        return Monitor(spec, for_spec(spec), start=start, ready_fd=ready_fd).run()
-    except NotFound as exc:
-        print(f"estiba-shim: {exc}", file=sys.stderr)
-        return 1
-
-
-def _become_shim(spec: ShimSpec) -> None:
-    """Own name, own stdio (shim.log), a subreaper, and signals of our own."""
-    from estiba.runtime import syscalls as sc
-
-    sc.Syscalls().prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
-    with contextlib.suppress(OSError), open("/proc/self/comm", "wb") as comm:
-        comm.write(statedir.SHIM_NAME)  # how `alive()` tells a shim from a recycled pid
-    os.chdir("/")
-    null = os.open(os.devnull, os.O_RDWR)
-    log = os.open(os.path.join(spec.state_dir, statedir.SHIM_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    for fd, source in ((0, null), (1, log), (2, log)):
-        os.dup2(source, fd)
-    os.close(null)
-    os.close(log)
-    # No signal is ignored here: an ignored signal would survive into the container's
-    # program. The shim has its own session and no terminal, so none comes by accident.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def _create(runtime: ContainerRuntime, child, start: bool) -> int:
+    """create, and start too unless asked not to: one throwaway child for both."""
+    pid = runtime.create(child)
+    if start:
+        runtime.start()  # on failure, the monitor deletes the container
+    return pid

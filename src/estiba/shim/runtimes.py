@@ -271,7 +271,19 @@ class BinaryRuntime:
     def oom_kill_count(self) -> int:
         from estiba.runtime import cgroups
 
-        return cgroups.load(self.cgroup_paths).oom_kill_count() if self.cgroup_paths else 0
+        paths = self._cgroup_paths_from_state() or self.cgroup_paths
+        return cgroups.load(paths).oom_kill_count() if paths else 0
+
+    def _cgroup_paths_from_state(self) -> dict[str, str]:
+        """runc keeps each hierarchy's path in its state.json ("" for the unified one)."""
+        try:
+            with open(os.path.join(self.root, self.id, "state.json"), "rb") as handle:
+                saved = json.loads(handle.read()).get("cgroup_paths") or {}
+        except (OSError, ValueError, AttributeError):
+            return {}
+        if "memory" in saved:
+            return {"memory": saved["memory"]}
+        return {"unified": saved[""]} if saved.get("") and os.path.isfile("/sys/fs/cgroup/cgroup.controllers") else {}
 
     def delete(self) -> None:
         self._run("delete", "--force", self.id)

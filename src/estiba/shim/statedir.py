@@ -49,17 +49,23 @@ def rfc3339nano(ns: int | None = None) -> str:
     return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"
 
 
-def atomic_write(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Temporary file, fsync, rename, fsync the directory: readers see all or nothing."""
+def atomic_write(path: str, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+    """Temporary file, fsync, rename, fsync the directory: readers see all or nothing.
+
+    Pid files skip the fsyncs (`durable=False`): a crash that loses them ends the
+    processes they name anyway."""
     directory = os.path.dirname(path)
     tmp = f"{path}.tmp{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    if not durable:
+        return
     dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(dir_fd)

@@ -18,6 +18,11 @@ from estiba.shim import ForkServer, ShimSpec
 from estiba.shim.statedir import SHIM_NAME
 
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
+# The same test with the estiba.runtime library in the shim and with runc's binary.
+RUNTIMES = pytest.mark.parametrize("runtime", [
+    pytest.param("estiba", id="estiba"),
+    pytest.param(RUNC, id="runc", marks=pytest.mark.skipif(not os.access(RUNC, os.X_OK), reason="no runc")),
+])
 
 
 def shim_pids() -> set[int]:

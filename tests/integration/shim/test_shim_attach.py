@@ -10,7 +10,7 @@ import pytest
 from estiba.errors import Conflict
 from estiba.shim import AttachRequest, FrameReader, read_entries
 
-from .conftest import RUNC, wait_for
+from .conftest import RUNTIMES, wait_for
 
 
 def read_frames(sock: socket.socket, until: bytes, timeout: float = 10.0) -> dict[int, bytes]:
@@ -45,7 +45,7 @@ def read_to_end(sock: socket.socket, timeout: float = 10.0) -> bytes:
     return got
 
 
-@pytest.mark.parametrize("runtime", ["estiba", RUNC], ids=["estiba", "runc"])
+@RUNTIMES
 def test_attached_clients_get_live_output_and_send_stdin(fork_server, roots, make_bundle, runtime):
     bundle = make_bundle(args=["sh", "-c", "echo hello-err >&2; cat; echo cat-done"])
     spec = roots.spec(bundle, runtime=runtime, open_stdin=True, stdin_once=True)
@@ -88,7 +88,7 @@ def test_close_stdin_request_ends_cat(fork_server, roots, make_bundle):
     handle.wait_released(10)
 
 
-@pytest.mark.parametrize("runtime", ["estiba", RUNC], ids=["estiba", "runc"])
+@RUNTIMES
 def test_tty_is_raw_and_resizable(fork_server, roots, make_bundle, runtime):
     bundle = make_bundle(args=["sh"], terminal=True)
     spec = roots.spec(bundle, runtime=runtime, tty=True, open_stdin=True)
@@ -115,7 +115,7 @@ def test_resize_without_a_tty_is_a_conflict(fork_server, roots, make_bundle):
     handle.wait_released(10)
 
 
-@pytest.mark.parametrize("runtime", ["estiba", RUNC], ids=["estiba", "runc"])
+@RUNTIMES
 def test_exec_runs_beside_the_container_with_its_own_stream_and_exit(fork_server, roots, make_bundle, runtime):
     spec = roots.spec(make_bundle(args=["sleep", "30"]), runtime=runtime)
     handle = fork_server.spawn(spec)

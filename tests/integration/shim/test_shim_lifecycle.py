@@ -11,9 +11,7 @@ import pytest
 from estiba.errors import Conflict, InvalidArgument
 from estiba.shim import ShimClient, read_entries
 
-from .conftest import RUNC, wait_for
-
-RUNTIMES = pytest.mark.parametrize("runtime", ["estiba", RUNC], ids=["estiba", "runc"])
+from .conftest import RUNTIMES, wait_for
 
 
 @RUNTIMES
@@ -79,13 +77,14 @@ def test_a_file_that_is_not_executable_is_126(fork_server, roots, make_bundle):
     assert ShimClient(spec.state_dir).exit_status()["exit_code"] == 126
 
 
-def test_a_memory_hog_is_oom_killed(fork_server, roots, make_bundle):
+@RUNTIMES
+def test_a_memory_hog_is_oom_killed(fork_server, roots, make_bundle, runtime):
     limit = 16 * 1024 * 1024
     bundle = make_bundle(
         args=["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
         linux={"resources": {"memory": {"limit": limit, "swap": limit}}},
     )
-    client = fork_server.spawn(roots.spec(bundle))
+    client = fork_server.spawn(roots.spec(bundle, runtime=runtime))
     status = client.wait_released(20)
     assert status["oom_killed"] is True
     assert status["exit_code"] == 137

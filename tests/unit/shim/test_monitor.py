@@ -17,6 +17,7 @@ from estiba.runtime import syscalls as sc
 from estiba.shim import FrameReader, ShimClient, ShimSpec, read_entries
 from estiba.shim.monitor import Monitor
 from estiba.shim.runtimes import ChildStdio
+from estiba.shim.statedir import SHIM_NAME
 
 
 class HostProcessRuntime:
@@ -73,6 +74,8 @@ def run_shim(spec: ShimSpec, runtime: HostProcessRuntime) -> tuple[int, dict]:
         try:
             os.close(read_end)
             sc.Syscalls().prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+            with open("/proc/self/comm", "wb") as comm:
+                comm.write(SHIM_NAME)
             code = Monitor(spec, runtime, ready_fd=write_end).run()
         except BaseException:  # noqa: BLE001
             traceback.print_exc()
@@ -106,16 +109,18 @@ def test_attach_stdin_once_and_a_vanishing_client(spec_for):
     spec = spec_for(open_stdin=True, stdin_once=True)
     pid, _ = run_shim(spec, HostProcessRuntime(["cat"]))
     client = ShimClient(spec.state_dir)
-    rude = client.attach(stdin=True)
-    rude.sendall(b"first\n")
-    rude.close()  # a client going away is no stdin close (stdin_once counts a clean end)
+    rude = client.attach(stdout=True)
     sock = client.attach(stdin=True, stdout=True, stderr=True)
-    sock.sendall(b"second\n")
+    rude.close()  # gone without a word: nobody else notices
     reader, got = FrameReader(), b""
     sock.settimeout(10)
-    while b"second\n" not in got:
-        got += b"".join(payload for _, payload in reader.feed(sock.recv(4096)))
-    sock.shutdown(socket.SHUT_WR)
+    for line in (b"first\n", b"second\n"):
+        sock.sendall(line)
+        while line not in got:
+            data = sock.recv(4096)
+            assert data, got
+            got += b"".join(payload for _, payload in reader.feed(data))
+    sock.shutdown(socket.SHUT_WR)  # stdin_once: this client's end closes the container's stdin
     assert sock.recv(4096) == b""  # cat saw EOF and exited; the stream ends
     assert client.wait(10)["exit_code"] == 0
     assert finish(pid) == 0
@@ -166,3 +171,14 @@ def test_a_failed_create_records_127_and_reports_it(spec_for):
     status = ShimClient(spec.state_dir).exit_status()
     assert status["exit_code"] == 127 and "not found" in status["error"]
     assert sorted(os.listdir(spec.state_dir)) == ["exit.json", "shim.pid"]
+
+
+def test_a_failure_of_the_shims_own_set_up_is_128(spec_for, tmp_path):
+    spec = spec_for()
+    import dataclasses
+
+    spec = dataclasses.replace(spec, log_path=str(tmp_path / "no" / "such" / "dir.json"))
+    pid, report = run_shim(spec, HostProcessRuntime(["true"]))
+    assert report["state"] == "failed" and report["exit_code"] == 128 and report["kind"] == "SystemFault"
+    assert finish(pid) == 0
+    assert "No such file" in ShimClient(spec.state_dir).exit_status()["error"]

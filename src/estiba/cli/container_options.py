@@ -1,0 +1,188 @@
+"""The flags of `run` and `create`, and the create body they become.
+
+The body is the one the docker CLI (28.x) sends for the same flags: the e2e suite
+creates the same container with both CLIs and compares what the daemon received.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from estiba.cli.units import parse_bytes
+from estiba.errors import InvalidArgument
+
+__all__ = ["add_create_flags", "create_body", "parse_env"]
+
+
+
+def add_create_flags(parser: argparse.ArgumentParser) -> None:
+    a = parser.add_argument
+    a("-i", "--interactive", action="store_true", help="Keep STDIN open even if not attached")
+    a("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
+    a("--rm", action="store_true", help="Automatically remove the container when it exits")
+    a("--name", help="Assign a name to the container")
+    a("-e", "--env", action="append", default=[], help="Set environment variables")
+    a("--env-file", action="append", default=[], help="Read in a file of environment variables")
+    a("-w", "--workdir", default="", help="Working directory inside the container")
+    a("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>])")
+    a("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT of the image")
+    a("-h", "--hostname", default="", help="Container host name")
+    a("--restart", default="no", help="Restart policy to apply when a container exits")
+    a("-m", "--memory", default=None, help="Memory limit")
+    a("--memory-swap", default=None, help="Swap limit equal to memory plus swap: -1 unlimited")
+    a("--cpus", type=float, default=None, help="Number of CPUs")
+    a("--cpu-shares", "-c", type=int, default=0, help="CPU shares (relative weight)")
+    a("--pids-limit", type=int, default=0, help="Tune container pids limit (-1 unlimited)")
+    a("--cap-add", action="append", default=[], help="Add Linux capabilities")
+    a("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
+    a("--privileged", action="store_true", help="Give extended privileges to this container")
+    a("--read-only", action="store_true", help="Mount the container's root filesystem as read only")
+    a("--init", action="store_true", help="Run an init inside the container")
+    a("--tmpfs", action="append", default=[], help="Mount a tmpfs directory")
+    a("--ulimit", action="append", default=[], help="Ulimit options")
+    a("-l", "--label", action="append", default=[], help="Set meta data on a container")
+    a("--security-opt", action="append", default=[], help="Security Options")
+    a("--runtime", default="", help="Runtime to use for this container")
+    a("--stop-signal", default="", help="Signal to stop the container")
+    a("--stop-timeout", type=int, default=None, help="Timeout (in seconds) to stop a container")
+    a("--log-driver", default="", help="Logging driver for the container")
+    a("--log-opt", action="append", default=[], help="Log driver options")
+    a("image", help="IMAGE")
+    a("command", nargs=argparse.REMAINDER, help="COMMAND [ARG...]")
+
+
+def parse_env(
+    flags: list[str], files: list[str], environ: dict[str, str] | None = None
+) -> list[str]:
+    """--env-file lines first, then -e; a bare NAME takes its value from our environment."""
+    env = os.environ if environ is None else environ
+    items: list[str] = []
+    for name in files:
+        try:
+            text = Path(name).read_text()
+        except OSError as exc:
+            raise InvalidArgument(f"open {name}: {exc.strerror}") from exc
+        items += [line.strip() for line in text.splitlines()]
+    items += flags
+    result = []
+    for item in items:
+        if not item or item.startswith("#"):
+            continue
+        if "=" in item:
+            if item.startswith("="):
+                raise InvalidArgument(f"invalid environment variable: {item}")
+            result.append(item)
+        elif item in env:
+            result.append(f"{item}={env[item]}")
+    return result
+
+
+def _restart_policy(text: str) -> dict[str, Any]:
+    name, _, count = text.partition(":")
+    if name not in ("no", "always", "unless-stopped", "on-failure"):
+        raise InvalidArgument(f"invalid restart policy format: {text}")
+    if count and name != "on-failure":
+        raise InvalidArgument(f"invalid restart policy format: maximum retry count cannot be used with restart policy '{name}'")
+    try:
+        retries = int(count) if count else 0
+    except ValueError:
+        raise InvalidArgument(f"invalid restart policy format: {text}") from None
+    return {"Name": name, "MaximumRetryCount": retries}
+
+
+def _capabilities(names: list[str]) -> list[str] | None:
+    if not names:
+        return None
+    result = []
+    for name in names:
+        upper = name.upper()
+        result.append(upper if upper == "ALL" or upper.startswith("CAP_") else f"CAP_{upper}")
+    return result
+
+
+def _ulimits(specs: list[str]) -> list[dict[str, Any]]:
+    result = []
+    for spec in specs:
+        name, _, values = spec.partition("=")
+        soft, _, hard = values.partition(":")
+        try:
+            soft_value = int(soft)
+            hard_value = int(hard) if hard else soft_value
+        except ValueError:
+            raise InvalidArgument(f"invalid ulimit argument: {spec}") from None
+        result.append({"Name": name, "Hard": hard_value, "Soft": soft_value})
+    return result
+
+
+def _key_values(items: list[str]) -> dict[str, str]:
+    return {k: v for k, _, v in (item.partition("=") for item in items)}
+
+
+def create_body(args: argparse.Namespace, *, detach: bool = False,
+                console_size: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The POST /containers/create body for parsed `run`/`create` flags."""
+    restart = _restart_policy(args.restart)
+    if args.rm and restart["Name"] != "no":
+        raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
+    memory = parse_bytes(args.memory) if args.memory else 0
+    if args.memory_swap in (None, ""):
+        swap = 0
+    elif args.memory_swap == "-1":
+        swap = -1
+    else:
+        swap = parse_bytes(args.memory_swap)
+    host_config: dict[str, Any] = {
+        "AutoRemove": args.rm,
+        "CapAdd": _capabilities(args.cap_add),
+        "CapDrop": _capabilities(args.cap_drop),
+        "ConsoleSize": list(console_size or (0, 0)),
+        "CpuShares": args.cpu_shares,
+        "LogConfig": {"Type": args.log_driver, "Config": _key_values(args.log_opt)},
+        "Memory": memory,
+        "MemorySwap": swap,
+        "MemorySwappiness": -1,
+        "NanoCpus": int(round((args.cpus or 0) * 1e9)),
+        "NetworkMode": "default",
+        "PidsLimit": args.pids_limit,
+        "Privileged": args.privileged,
+        "ReadonlyRootfs": args.read_only,
+        "RestartPolicy": restart,
+        "SecurityOpt": list(args.security_opt) or None,
+        "Ulimits": _ulimits(args.ulimit),
+    }
+    if args.init:
+        host_config["Init"] = True
+    if args.runtime:
+        host_config["Runtime"] = args.runtime
+    if args.tmpfs:
+        host_config["Tmpfs"] = {p: o for p, _, o in (t.partition(":") for t in args.tmpfs)}
+    env = parse_env(args.env, args.env_file)
+    body: dict[str, Any] = {
+        "Hostname": args.hostname,
+        "Domainname": "",
+        "User": args.user,
+        "AttachStdin": args.interactive and not detach,
+        "AttachStdout": not detach,
+        "AttachStderr": not detach,
+        "Tty": args.tty,
+        "OpenStdin": args.interactive,
+        "StdinOnce": args.interactive and not detach,
+        "Env": env or None,
+        "Cmd": list(args.command) or None,
+        "Image": args.image,
+        "Volumes": {},
+        "WorkingDir": args.workdir,
+        "Entrypoint": None if args.entrypoint is None else [args.entrypoint],
+        "OnBuild": None,
+        "Labels": _key_values(args.label),
+        "HostConfig": host_config,
+        "NetworkingConfig": {"EndpointsConfig": {}},
+    }
+    if args.stop_signal:
+        body["StopSignal"] = args.stop_signal
+    if args.stop_timeout is not None:
+        body["StopTimeout"] = args.stop_timeout
+    return body
