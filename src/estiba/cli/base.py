@@ -35,9 +35,7 @@ class ManyErrors(EstibaError):
 class CommandParser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of exiting, and knows docker's help layout."""
 
-    def __init__(
-        self, command: str, usage: str, description: str, short_help: bool = True
-    ) -> None:
+    def __init__(self, command: str, usage: str, description: str, short_help: bool = True) -> None:
         super().__init__(
             prog=f"estiba {command}",
             usage=f"estiba {command} {usage}".rstrip(),
@@ -75,8 +73,9 @@ class Context:
         self.stdout.write(text + "\n")
 
 
-def for_each(ctx: Context, refs: Iterable[str], action: Callable[[str], Any],
-             echo: bool = True) -> int:
+def for_each(
+    ctx: Context, refs: Iterable[str], action: Callable[[str], Any], echo: bool = True
+) -> int:
     """Apply `action` to each reference, printing it on success (docker's habit);
     failures are gathered and raised together at the end."""
     errors: list[EstibaError] = []

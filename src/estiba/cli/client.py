@@ -119,8 +119,10 @@ class Client:
         error kind for statuses >= 400. `body` is JSON unless it is bytes or a file."""
         connection = _UnixConnection(self.path)
         all_headers = {"User-Agent": "estiba-cli", **(headers or {})}
-        if body is not None and not isinstance(body, (bytes, bytearray)) and not hasattr(
-            body, "read"
+        if (
+            body is not None
+            and not isinstance(body, (bytes, bytearray))
+            and not hasattr(body, "read")
         ):
             body = json.dumps(body).encode()
             all_headers.setdefault("Content-Type", "application/json")
@@ -135,7 +137,9 @@ class Client:
             raise daemon_error(response.status, _error_message(response))
         return response
 
-    def call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+    def call(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Any:
         """A request whose answer is JSON (or nothing); 304 is no error here."""
         try:
             response = self.open(method, path, params, body)
@@ -200,7 +204,7 @@ class Hijacked:
 
     def recv(self, size: int = 65536) -> bytes:
         if self._pending:
-            data, self._pending = self._pending, b""
+            data, self._pending = self._pending[:size], self._pending[size:]
             return data
         try:
             return self.sock.recv(size)

@@ -14,8 +14,7 @@ from typing import Any
 from estiba.cli.units import parse_bytes
 from estiba.errors import InvalidArgument
 
-__all__ = ["add_create_flags", "create_body", "parse_env"]
-
+__all__ = ["add_create_flags", "create_body", "parse_env", "restart_policy"]
 
 
 def add_create_flags(parser: argparse.ArgumentParser) -> None:
@@ -80,12 +79,15 @@ def parse_env(
     return result
 
 
-def _restart_policy(text: str) -> dict[str, Any]:
+def restart_policy(text: str) -> dict[str, Any]:
     name, _, count = text.partition(":")
     if name not in ("no", "always", "unless-stopped", "on-failure"):
         raise InvalidArgument(f"invalid restart policy format: {text}")
     if count and name != "on-failure":
-        raise InvalidArgument(f"invalid restart policy format: maximum retry count cannot be used with restart policy '{name}'")
+        raise InvalidArgument(
+            "invalid restart policy format: maximum retry count cannot be used "
+            f"with restart policy '{name}'"
+        )
     try:
         retries = int(count) if count else 0
     except ValueError:
@@ -121,10 +123,11 @@ def _key_values(items: list[str]) -> dict[str, str]:
     return {k: v for k, _, v in (item.partition("=") for item in items)}
 
 
-def create_body(args: argparse.Namespace, *, detach: bool = False,
-                console_size: tuple[int, int] | None = None) -> dict[str, Any]:
+def create_body(
+    args: argparse.Namespace, *, detach: bool = False, console_size: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """The POST /containers/create body for parsed `run`/`create` flags."""
-    restart = _restart_policy(args.restart)
+    restart = restart_policy(args.restart)
     if args.rm and restart["Name"] != "no":
         raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
     memory = parse_bytes(args.memory) if args.memory else 0

@@ -62,7 +62,7 @@ def _parse(text: str) -> list[tuple[str, Any]]:
         except ValueError as exc:
             raise InvalidArgument(f"template parsing error: {exc}") from None
         if not words:
-            raise InvalidArgument(f"template parsing error: missing value for command")
+            raise InvalidArgument("template parsing error: missing value for command")
         parts.append(("action", words))
         position = match.end()
     if "{{" in text[position:]:

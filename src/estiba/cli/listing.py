@@ -7,7 +7,7 @@ so `--format`, `{{json .}}` and the default tables all read the same values.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from estiba.cli.units import human_size, since
@@ -23,14 +23,30 @@ __all__ = [
 ]
 
 CONTAINER_HEADERS = {
-    "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
-    "CreatedAt": "CREATED AT", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
-    "Size": "SIZE", "Labels": "LABELS", "State": "STATE", "Mounts": "MOUNTS",
-    "Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES",
+    "ID": "CONTAINER ID",
+    "Image": "IMAGE",
+    "Command": "COMMAND",
+    "RunningFor": "CREATED",
+    "CreatedAt": "CREATED AT",
+    "Status": "STATUS",
+    "Ports": "PORTS",
+    "Names": "NAMES",
+    "Size": "SIZE",
+    "Labels": "LABELS",
+    "State": "STATE",
+    "Mounts": "MOUNTS",
+    "Networks": "NETWORKS",
+    "LocalVolumes": "LOCAL VOLUMES",
 }
 IMAGE_HEADERS = {
-    "Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED",
-    "CreatedAt": "CREATED AT", "Size": "SIZE", "Digest": "DIGEST", "Containers": "CONTAINERS",
+    "Repository": "REPOSITORY",
+    "Tag": "TAG",
+    "ID": "IMAGE ID",
+    "CreatedSince": "CREATED",
+    "CreatedAt": "CREATED AT",
+    "Size": "SIZE",
+    "Digest": "DIGEST",
+    "Containers": "CONTAINERS",
 }
 
 
@@ -57,7 +73,7 @@ def filters_param(specs: list[str]) -> str | None:
 
 
 def _created_at(timestamp: float) -> str:
-    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
 
 
@@ -72,8 +88,9 @@ def _ports(ports: list[dict[str, Any]]) -> str:
     return ", ".join(shown)
 
 
-def container_row(summary: dict[str, Any], *, truncate: bool = True,
-                  now: float | None = None) -> dict[str, str]:
+def container_row(
+    summary: dict[str, Any], *, truncate: bool = True, now: float | None = None
+) -> dict[str, str]:
     now = time.time() if now is None else now
     names = [n.lstrip("/") for n in summary.get("Names") or ()]
     if truncate:
@@ -84,7 +101,8 @@ def container_row(summary: dict[str, Any], *, truncate: bool = True,
         image = short_id(image)
     size = ""
     if "SizeRw" in summary or "SizeRootFs" in summary:
-        size = f"{human_size(summary.get('SizeRw') or 0)} (virtual {human_size(summary.get('SizeRootFs') or 0)})"
+        written, total = summary.get("SizeRw") or 0, summary.get("SizeRootFs") or 0
+        size = f"{human_size(written)} (virtual {human_size(total)})"
     labels = summary.get("Labels") or {}
     networks = (summary.get("NetworkSettings") or {}).get("Networks") or {}
     return {
@@ -93,8 +111,12 @@ def container_row(summary: dict[str, Any], *, truncate: bool = True,
         "ID": short_id(summary["Id"], truncate),
         "Image": image,
         "Labels": ",".join(f"{k}={v}" for k, v in labels.items()),
-        "LocalVolumes": str(sum(1 for m in summary.get("Mounts") or () if m.get("Type") == "volume")),
-        "Mounts": ",".join(m.get("Name") or m.get("Source", "") for m in summary.get("Mounts") or ()),
+        "LocalVolumes": str(
+            sum(1 for m in summary.get("Mounts") or () if m.get("Type") == "volume")
+        ),
+        "Mounts": ",".join(
+            m.get("Name") or m.get("Source", "") for m in summary.get("Mounts") or ()
+        ),
         "Names": ",".join(names),
         "Networks": ",".join(networks),
         "Ports": _ports(summary.get("Ports") or []),
@@ -105,8 +127,9 @@ def container_row(summary: dict[str, Any], *, truncate: bool = True,
     }
 
 
-def image_rows(summary: dict[str, Any], *, truncate: bool = True,
-               now: float | None = None) -> list[dict[str, str]]:
+def image_rows(
+    summary: dict[str, Any], *, truncate: bool = True, now: float | None = None
+) -> list[dict[str, str]]:
     """One row per tag (a dangling image is one `<none>:<none>` row)."""
     now = time.time() if now is None else now
     tags = summary.get("RepoTags") or ["<none>:<none>"]
@@ -115,14 +138,18 @@ def image_rows(summary: dict[str, Any], *, truncate: bool = True,
     for tag in tags:
         repo, _, name = tag.rpartition(":")
         digest = next((d.partition("@")[2] for d in digests if d.startswith(repo + "@")), "<none>")
-        rows.append({
-            "Containers": "N/A" if summary.get("Containers", -1) < 0 else str(summary["Containers"]),
-            "CreatedAt": _created_at(summary.get("Created", 0)),
-            "CreatedSince": since(summary.get("Created", 0), now),
-            "Digest": digest,
-            "ID": short_id(summary["Id"], truncate),
-            "Repository": repo,
-            "Size": human_size(summary.get("Size", 0)),
-            "Tag": name,
-        })
+        rows.append(
+            {
+                "Containers": "N/A"
+                if summary.get("Containers", -1) < 0
+                else str(summary["Containers"]),
+                "CreatedAt": _created_at(summary.get("Created", 0)),
+                "CreatedSince": since(summary.get("Created", 0), now),
+                "Digest": digest,
+                "ID": short_id(summary["Id"], truncate),
+                "Repository": repo,
+                "Size": human_size(summary.get("Size", 0)),
+                "Tag": name,
+            }
+        )
     return rows

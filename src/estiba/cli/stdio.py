@@ -15,13 +15,21 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 from estiba.cli.client import STDERR, Hijacked, demux
+from estiba.errors import InvalidArgument
 
-__all__ = ["DETACH_KEYS", "Session", "terminal_size"]
+__all__ = ["DETACH_KEYS", "Session", "check_tty", "terminal_size"]
 
 DETACH_KEYS = b"\x10\x11"  # ctrl-p, ctrl-q
 _DETACH_GRACE = 2.0  # seconds the daemon has to end a detached stream
+
+
+def check_tty(stdin: bool, tty: bool) -> None:
+    """`-it` needs a terminal on stdin, as docker insists before it creates anything."""
+    if stdin and tty and not os.isatty(sys.stdin.fileno()):
+        raise InvalidArgument("the input device is not a TTY")
 
 
 def terminal_size(fd: int) -> tuple[int, int] | None:
@@ -44,6 +52,9 @@ class Session:
         stdin: bool,
         resize: Callable[[int, int], None] | None = None,
         detach_keys: bytes = DETACH_KEYS,
+        stdin_fd: int | None = None,
+        stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
     ) -> None:
         self.connection = connection
         self.tty = tty
@@ -51,7 +62,11 @@ class Session:
         self.resize = resize
         self.detach_keys = detach_keys
         self.detached = False
-        self._stdin_fd = sys.stdin.fileno() if stdin else -1
+        if stdin_fd is None:
+            stdin_fd = sys.stdin.fileno() if stdin else -1
+        self._stdin_fd = stdin_fd
+        self._stdout = stdout
+        self._stderr = stderr
 
     def run(self) -> bool:
         with self._raw_terminal(), self._resizing():
@@ -64,9 +79,9 @@ class Session:
     # --- output -------------------------------------------------------------------
 
     def _copy_output(self) -> None:
-        out = sys.stdout.buffer
-        err = sys.stderr.buffer
         sys.stdout.flush()
+        out = self._stdout or sys.stdout.buffer
+        err = self._stderr or sys.stderr.buffer
         if self.tty:
             while data := self.connection.recv():
                 out.write(data)
@@ -125,7 +140,7 @@ class Session:
         import tty
 
         saved = termios.tcgetattr(self._stdin_fd)
-        tty.setraw(self._stdin_fd)
+        tty.setraw(self._stdin_fd, termios.TCSANOW)  # keep what was typed ahead
         try:
             yield
         finally:
@@ -133,7 +148,10 @@ class Session:
 
     @contextlib.contextmanager
     def _resizing(self) -> Iterator[None]:
-        if not (self.tty and self.resize) or threading.current_thread() is not threading.main_thread():
+        if (
+            not (self.tty and self.resize)
+            or threading.current_thread() is not threading.main_thread()
+        ):
             yield
             return
 

@@ -11,7 +11,15 @@ from datetime import datetime
 
 from estiba.errors import InvalidArgument
 
-__all__ = ["human_duration", "human_size", "parse_bytes", "parse_timestamp", "since"]
+__all__ = [
+    "binary_size",
+    "human_duration",
+    "human_size",
+    "human_size_precision",
+    "parse_bytes",
+    "parse_timestamp",
+    "since",
+]
 
 _DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 _BINARY = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
@@ -48,11 +56,26 @@ def human_duration(seconds: float) -> str:
 
 def human_size(size: float) -> str:
     """go-units HumanSize: decimal units, four significant digits ("1.24MB", "0B")."""
+    return human_size_precision(size, 4)
+
+
+def human_size_precision(size: float, precision: int) -> str:
+    """go-units HumanSizeWithPrecision: decimal units, `precision` significant digits."""
     unit = 0
     while size >= 1000 and unit < len(_DECIMAL_UNITS) - 1:
         size /= 1000.0
         unit += 1
-    return f"{size:.4g}{_DECIMAL_UNITS[unit]}"
+    return f"{size:.{precision}g}{_DECIMAL_UNITS[unit]}"
+
+
+def binary_size(size: float) -> str:
+    """go-units BytesSize: binary units, four significant digits ("1.5MiB")."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    unit = 0
+    while size >= 1024 and unit < len(units) - 1:
+        size /= 1024.0
+        unit += 1
+    return f"{size:.4g}{units[unit]}"
 
 
 def parse_bytes(text: str) -> int:
@@ -64,7 +87,7 @@ def parse_bytes(text: str) -> int:
 
 
 def since(timestamp: float, now: float) -> str:
-    """"5 seconds ago" for a unix time."""
+    """ "5 seconds ago" for a unix time."""
     return f"{human_duration(max(0.0, now - timestamp))} ago"
 
 
@@ -78,9 +101,7 @@ def parse_timestamp(text: str, now: float) -> str:
     duration = re.fullmatch(r"((?:\d+(?:\.\d+)?(?:h|m|s|ms))+)", text)
     if duration:
         scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
-        total = sum(
-            float(n) * scale[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
-        )
+        total = sum(float(n) * scale[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text))
         return f"{now - total:.9f}"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

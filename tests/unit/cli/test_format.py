@@ -7,8 +7,12 @@ import pytest
 from estiba.cli.format import Template, go_value, render_table, tabulate
 from estiba.errors import InvalidArgument
 
-DOC = {"Id": "abc", "Config": {"Tty": False, "Labels": {"b": "2", "a": "1"}, "Cmd": ["sh", "-c"]},
-       "State": {"Running": True, "ExitCode": 0}, "Name": "/web"}
+DOC = {
+    "Id": "abc",
+    "Config": {"Tty": False, "Labels": {"b": "2", "a": "1"}, "Cmd": ["sh", "-c"]},
+    "State": {"Running": True, "ExitCode": 0},
+    "Name": "/web",
+}
 
 
 @pytest.mark.parametrize(
@@ -45,7 +49,14 @@ def test_bad_templates_are_invalid_arguments(text):
 
 
 def test_go_values():
-    assert [go_value(v) for v in (None, True, 1.0, 2.5, [], {})] == ["<nil>", "true", "1", "2.5", "[]", "map[]"]
+    assert [go_value(v) for v in (None, True, 1.0, 2.5, [], {})] == [
+        "<nil>",
+        "true",
+        "1",
+        "2.5",
+        "[]",
+        "map[]",
+    ]
 
 
 def test_tabulate_pads_like_dockers_tabwriter():

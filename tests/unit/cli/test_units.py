@@ -38,7 +38,8 @@ def test_since_reads_ago():
 
 
 @pytest.mark.parametrize(
-    ("size", "text"), [(0, "0B"), (999, "999B"), (1234567, "1.235MB"), (4_260_000, "4.26MB"), (1e9, "1GB")]
+    ("size", "text"),
+    [(0, "0B"), (999, "999B"), (1234567, "1.235MB"), (4_260_000, "4.26MB"), (1e9, "1GB")],
 )
 def test_human_size(size, text):
     assert human_size(size) == text
@@ -46,8 +47,15 @@ def test_human_size(size, text):
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("64m", 64 << 20), ("64M", 64 << 20), ("1g", 1 << 30), ("512k", 512 << 10), ("100", 100),
-     ("128mb", 128 << 20), ("1.5g", int(1.5 * (1 << 30)))],
+    [
+        ("64m", 64 << 20),
+        ("64M", 64 << 20),
+        ("1g", 1 << 30),
+        ("512k", 512 << 10),
+        ("100", 100),
+        ("128mb", 128 << 20),
+        ("1.5g", int(1.5 * (1 << 30))),
+    ],
 )
 def test_parse_bytes(text, size):
     assert parse_bytes(text) == size

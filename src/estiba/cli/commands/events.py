@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import UTC
 
 from estiba.cli.base import Context
 
@@ -12,16 +13,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
     a("--since", default=None, help="Show all events created since timestamp")
     a("--until", default=None, help="Stream events until this timestamp")
-    a("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    a(
+        "-f",
+        "--filter",
+        action="append",
+        default=[],
+        help="Filter output based on conditions provided",
+    )
     a("--format", default=None, help="Format output using a custom template")
 
 
 def format_event(event: dict) -> str:
     """docker's line: `2024-01-01T00:00:00.000000000Z container create ID (k=v, ...)`."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     nanos = int(event.get("timeNano") or int(event.get("time", 0)) * 10**9)
-    moment = datetime.fromtimestamp(nanos // 10**9, tz=timezone.utc)
+    moment = datetime.fromtimestamp(nanos // 10**9, tz=UTC)
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos % 10**9:09d}Z"
     actor = event.get("Actor") or {}
     attributes = actor.get("Attributes") or {}

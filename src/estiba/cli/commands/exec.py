@@ -47,6 +47,9 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
 
     if not args.command:
         raise UsageError("requires at least 2 arguments", "exec")
+    from estiba.cli.stdio import check_tty
+
+    check_tty(args.interactive and not args.detach, args.tty)
     client = ctx.client
     created = client.post(f"/containers/{quote_ref(args.container)}/exec", exec_body(args))
     exec_id = created["Id"]

@@ -11,11 +11,22 @@ DEFAULT_FORMAT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{
 
 def configure(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
-    a("-a", "--all", action="store_true", help="Show all images (default hides intermediate images)")
+    a(
+        "-a",
+        "--all",
+        action="store_true",
+        help="Show all images (default hides intermediate images)",
+    )
     a("-q", "--quiet", action="store_true", help="Only show image IDs")
     a("--no-trunc", action="store_true", help="Don't truncate output")
     a("--digests", action="store_true", help="Show digests")
-    a("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    a(
+        "-f",
+        "--filter",
+        action="append",
+        default=[],
+        help="Filter output based on conditions provided",
+    )
     a("--format", default=None, help="Format output using a custom template")
     a("reference", nargs="?", default=None, metavar="REPOSITORY[:TAG]")
 
@@ -25,9 +36,10 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     from estiba.cli.listing import IMAGE_HEADERS, filters_param, image_rows
 
     specs = list(args.filter) + ([f"reference={args.reference}"] if args.reference else [])
-    summaries = ctx.client.call(
-        "GET", "/images/json", {"all": args.all, "filters": filters_param(specs)}
-    ) or []
+    summaries = (
+        ctx.client.call("GET", "/images/json", {"all": args.all, "filters": filters_param(specs)})
+        or []
+    )
     if args.quiet and not args.format:
         seen: list[str] = []
         for summary in summaries:

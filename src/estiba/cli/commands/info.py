@@ -38,8 +38,11 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     ctx.out("Server:")
     ctx.out(f" Containers: {info.get('Containers', 0)}")
-    for label, key in (("Running", "ContainersRunning"), ("Paused", "ContainersPaused"),
-                       ("Stopped", "ContainersStopped")):
+    for label, key in (
+        ("Running", "ContainersRunning"),
+        ("Paused", "ContainersPaused"),
+        ("Stopped", "ContainersStopped"),
+    ):
         ctx.out(f"  {label}: {info.get(key, 0)}")
     ctx.out(f" Images: {info.get('Images', 0)}")
     for label, key in _FIELDS:

@@ -12,8 +12,18 @@ from estiba.errors import EstibaError, NotFound
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--format", default=None, help="Format output using a Go template")
-    parser.add_argument("-s", "--size", action="store_true", help="Display total file sizes if the type is container")
-    parser.add_argument("--type", choices=("container", "image"), default=None, help="Only inspect objects of the given type")
+    parser.add_argument(
+        "-s",
+        "--size",
+        action="store_true",
+        help="Display total file sizes if the type is container",
+    )
+    parser.add_argument(
+        "--type",
+        choices=("container", "image"),
+        default=None,
+        help="Only inspect objects of the given type",
+    )
     parser.add_argument("names", nargs="+", metavar="NAME|ID")
 
 

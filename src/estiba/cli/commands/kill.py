@@ -14,5 +14,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    return for_each(ctx, args.containers, lambda ref: ctx.client.post(
-        f"/containers/{quote_ref(ref)}/kill", signal=args.signal))
+    return for_each(
+        ctx,
+        args.containers,
+        lambda ref: ctx.client.post(f"/containers/{quote_ref(ref)}/kill", signal=args.signal),
+    )

@@ -11,7 +11,9 @@ from estiba.errors import InvalidArgument, SystemFault
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--input", default=None, help="Read from tar archive file, instead of STDIN")
+    parser.add_argument(
+        "-i", "--input", default=None, help="Read from tar archive file, instead of STDIN"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="Suppress the load output")
 
 
@@ -65,7 +67,9 @@ class _Progress:
 
     def update(self, message: dict) -> None:
         detail = message["progressDetail"]
-        self._progress.update(self._task, completed=detail.get("current", 0), total=detail.get("total"))
+        self._progress.update(
+            self._task, completed=detail.get("current", 0), total=detail.get("total")
+        )
 
     def close(self) -> None:
         self._progress.stop()

@@ -13,7 +13,12 @@ from estiba.cli.client import quote_ref
 def configure(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
     a("-f", "--follow", action="store_true", help="Follow log output")
-    a("-n", "--tail", default="all", help='Number of lines to show from the end of the logs (default "all")')
+    a(
+        "-n",
+        "--tail",
+        default="all",
+        help='Number of lines to show from the end of the logs (default "all")',
+    )
     a("-t", "--timestamps", action="store_true", help="Show timestamps")
     a("--since", default=None, help="Show logs since timestamp or relative (e.g. 42m)")
     a("--until", default=None, help="Show logs before a timestamp or relative (e.g. 42m)")

@@ -13,4 +13,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    return for_each(ctx, args.containers, lambda ref: ctx.client.post(f"/containers/{quote_ref(ref)}/pause"))
+    return for_each(
+        ctx, args.containers, lambda ref: ctx.client.post(f"/containers/{quote_ref(ref)}/pause")
+    )

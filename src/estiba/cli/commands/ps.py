@@ -6,7 +6,9 @@ import argparse
 
 from estiba.cli.base import Context
 
-DEFAULT_FORMAT = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+DEFAULT_FORMAT = (
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -14,10 +16,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("-a", "--all", action="store_true", help="Show all containers (default shows just running)")
     a("-q", "--quiet", action="store_true", help="Only display container IDs")
     a("-s", "--size", action="store_true", help="Display total file sizes")
-    a("-n", "--last", type=int, default=-1, help="Show n last created containers (includes all states)")
-    a("-l", "--latest", action="store_true", help="Show the latest created container (includes all states)")
+    a(
+        "-n",
+        "--last",
+        type=int,
+        default=-1,
+        help="Show n last created containers (includes all states)",
+    )
+    a(
+        "-l",
+        "--latest",
+        action="store_true",
+        help="Show the latest created container (includes all states)",
+    )
     a("--no-trunc", action="store_true", help="Don't truncate output")
-    a("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    a(
+        "-f",
+        "--filter",
+        action="append",
+        default=[],
+        help="Filter output based on conditions provided",
+    )
     a("--format", default=None, help="Format output using a custom template")
 
 

@@ -9,11 +9,26 @@ from estiba.cli.client import quote_ref
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-f", "--force", action="store_true", help="Force the removal of a running container (uses SIGKILL)")
-    parser.add_argument("-v", "--volumes", action="store_true", help="Remove anonymous volumes associated with the container")
+    parser.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="Force the removal of a running container (uses SIGKILL)",
+    )
+    parser.add_argument(
+        "-v",
+        "--volumes",
+        action="store_true",
+        help="Remove anonymous volumes associated with the container",
+    )
     parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    return for_each(ctx, args.containers, lambda ref: ctx.client.call(
-        "DELETE", f"/containers/{quote_ref(ref)}", {"force": args.force, "v": args.volumes}))
+    return for_each(
+        ctx,
+        args.containers,
+        lambda ref: ctx.client.call(
+            "DELETE", f"/containers/{quote_ref(ref)}", {"force": args.force, "v": args.volumes}
+        ),
+    )

@@ -16,8 +16,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
     def remove(ref: str) -> None:
-        answer = ctx.client.call("DELETE", f"/images/{quote_ref(ref)}",
-                                 {"force": args.force, "noprune": args.no_prune})
+        answer = ctx.client.call(
+            "DELETE", f"/images/{quote_ref(ref)}", {"force": args.force, "noprune": args.no_prune}
+        )
         for item in answer or ():
             for key, label in (("Untagged", "Untagged"), ("Deleted", "Deleted")):
                 if item.get(key):

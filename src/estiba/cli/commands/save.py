@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any, BinaryIO
 
 from estiba.cli.base import Context
 from estiba.errors import InvalidArgument
@@ -16,31 +17,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    if args.output is None and os.isatty(sys.stdout.fileno()):
-        raise InvalidArgument(
-            "cowardly refusing to save to a terminal. Use the -o flag or redirect"
-        )
+    refuse_terminal(args.output)
     response = ctx.client.open("GET", "/images/get", {"names": list(args.images)})
-    try:
-        if args.output is None:
-            _copy(response, sys.stdout.buffer)
-        else:
-            # Written beside the target and renamed: a failed save leaves no half archive.
-            staging = f"{args.output}.partial"
-            try:
-                with open(staging, "wb") as target:
-                    _copy(response, target)
-                os.replace(staging, args.output)
-            except BaseException:
-                if os.path.exists(staging):
-                    os.unlink(staging)
-                raise
-    finally:
-        response.close()
+    write_archive(ctx, response, args.output)
     return 0
 
 
-def _copy(response, target) -> None:  # type: ignore[no-untyped-def]
+def refuse_terminal(output: str | None) -> None:
+    if output is None and os.isatty(sys.stdout.fileno()):
+        raise InvalidArgument(
+            "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+        )
+
+
+def write_archive(ctx: Context, response: Any, output: str | None) -> None:
+    """A streamed archive to stdout or, through a staging file and a rename, to `output`:
+    a failed transfer leaves no half archive behind."""
+    try:
+        if output is None:
+            ctx.stdout.flush()
+            _copy(response, sys.stdout.buffer)
+            return
+        staging = f"{output}.partial"
+        try:
+            with open(staging, "wb") as target:
+                _copy(response, target)
+            os.replace(staging, output)
+        except BaseException:
+            if os.path.exists(staging):
+                os.unlink(staging)
+            raise
+    finally:
+        response.close()
+
+
+def _copy(response: Any, target: BinaryIO) -> None:
     while chunk := response.read1(1 << 16):
         target.write(chunk)
     target.flush()

@@ -9,7 +9,9 @@ from estiba.cli.client import quote_ref
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals")
+    parser.add_argument(
+        "-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals"
+    )
     parser.add_argument("-i", "--interactive", action="store_true", help="Attach container's STDIN")
     parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
@@ -24,4 +26,6 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
         tty = bool(ctx.client.get(f"/containers/{quote_ref(ref)}/json")["Config"]["Tty"])
         code = attach_container(ctx, ref, tty=tty, stdin=args.interactive, start=True)
         return 0 if code is None else code
-    return for_each(ctx, args.containers, lambda ref: ctx.client.post(f"/containers/{quote_ref(ref)}/start"))
+    return for_each(
+        ctx, args.containers, lambda ref: ctx.client.post(f"/containers/{quote_ref(ref)}/start")
+    )

@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def split_reference(ref: str) -> tuple[str, str]:
-    """"repo:tag" -> (repo, tag); a port in the registry host is not a tag."""
+    """ "repo:tag" -> (repo, tag); a port in the registry host is not a tag."""
     name, _, digest = ref.partition("@")
     repo, colon, tag = name.rpartition(":")
     if not colon or "/" in tag:

@@ -18,6 +18,16 @@ def _arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
+def _engine_lines(details: dict) -> list[tuple[str, str]]:
+    get = details.get
+    return [
+        ("API version", f"{get('ApiVersion', '')} (minimum version {get('MinAPIVersion', '')})"),
+        ("Go version", get("GoVersion", "")),
+        ("OS/Arch", f"{get('Os', '')}/{get('Arch', '')}"),
+        ("Kernel version", get("KernelVersion", "")),
+    ]
+
+
 def execute(ctx: Context, args: argparse.Namespace) -> int:
     from estiba import __version__
     from estiba.cli.client import API_VERSION
@@ -53,10 +63,8 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
                 ctx.out(f" {component['Name']}:")
                 ctx.out(f"  Version:          {component.get('Version', '')}")
                 if component["Name"] == "Engine":
-                    ctx.out(f"  API version:      {details.get('ApiVersion', '')} (minimum version {details.get('MinAPIVersion', '')})")
-                    ctx.out(f"  Go version:       {details.get('GoVersion', '')}")
-                    ctx.out(f"  OS/Arch:          {details.get('Os', '')}/{details.get('Arch', '')}")
-                    ctx.out(f"  Kernel version:   {details.get('KernelVersion', '')}")
+                    for label, value in _engine_lines(details):
+                        ctx.out(f"  {label + ':':<18}{value}")
     if failure is not None:
         raise failure
     return 0
