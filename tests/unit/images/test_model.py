@@ -27,7 +27,7 @@ from estiba.images import (
 )
 from estiba.images import mediatypes as mt
 
-SCHEMAS = Path("/work/shared/reference/oci-image-spec-schema")
+SCHEMAS = Path(__file__).resolve().parents[4] / "shared/reference/oci-image-spec-schema"
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
 D3 = "sha256:" + "3" * 64

@@ -15,7 +15,7 @@ from estiba.errors import InvalidArgument, Unavailable, Unsupported
 from estiba.runtime import seccomp
 from estiba.runtime.seccomp import Action, Arch, Flag, Operator, SeccompConfig, SyscallArg
 
-REFERENCE_PROFILE = Path("/work/shared/reference/seccomp-default.json")
+REFERENCE_PROFILE = Path(__file__).resolve().parents[4] / "shared/reference/seccomp-default.json"
 DOCKER_DEFAULT_CAPS = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
     "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",

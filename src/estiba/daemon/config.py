@@ -1,0 +1,133 @@
+"""The daemon's options: defaults, then /etc/estiba/daemon.json, then command-line flags.
+
+The file is JSON with dockerd's key names (`data-root`, `exec-root`, `hosts`, `group`,
+`default-runtime`, `log-level`); an unknown key or a malformed value is an error, never
+silently ignored, so a typo cannot leave the daemon running with defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from estiba.errors import InvalidArgument
+
+__all__ = ["DEFAULT_CONFIG_FILE", "DaemonConfig", "load_config", "socket_path"]
+
+DEFAULT_CONFIG_FILE = Path("/etc/estiba/daemon.json")
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    data_root: Path = Path("/var/lib/estiba")
+    exec_root: Path = Path("/run/estiba")
+    host: str = "unix:///run/estiba/estiba.sock"
+    group: str | None = None
+    default_runtime: str = "estiba"
+    log_level: str = "info"
+
+    @property
+    def socket(self) -> Path:
+        return socket_path(self.host)
+
+
+# daemon.json key -> field name
+_FILE_KEYS = {
+    "data-root": "data_root",
+    "exec-root": "exec_root",
+    "hosts": "host",
+    "host": "host",
+    "group": "group",
+    "default-runtime": "default_runtime",
+    "log-level": "log_level",
+}
+
+
+def socket_path(host: str) -> Path:
+    """The socket of a `unix:///path` host (a bare absolute path is accepted too)."""
+    if host.startswith("unix://"):
+        host = host[len("unix://") :]
+    elif "://" in host:
+        raise InvalidArgument(
+            f"unsupported host {host!r}", hint="use unix:///path/to/socket (TCP needs mutual TLS)"
+        )
+    if not host.startswith("/"):
+        raise InvalidArgument(f"invalid host {host!r}", hint="the socket path must be absolute")
+    return Path(host)
+
+
+def load_config(
+    path: Path | None = DEFAULT_CONFIG_FILE,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    required: bool = False,
+) -> DaemonConfig:
+    """Defaults, then the file at `path` (absent is fine unless `required`), then
+    `overrides` (field name -> value; None values are ignored)."""
+    config = DaemonConfig()
+    if path is not None:
+        config = _apply(config, _read_file(Path(path), required=required), str(path))
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    return _apply(config, given, "the command line")
+
+
+def _read_file(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        if required:
+            raise InvalidArgument(f"config file {path} not found") from None
+        return {}
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(
+            f"invalid JSON in {path}: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidArgument(f"invalid config file {path}: expected a JSON object")
+    unknown = sorted(set(data) - set(_FILE_KEYS))
+    if unknown:
+        raise InvalidArgument(
+            f"unknown option{'s' if len(unknown) > 1 else ''} in {path}: {', '.join(unknown)}",
+            hint=f"known options are {', '.join(sorted(_FILE_KEYS))}",
+        )
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "hosts":
+            if not (isinstance(value, list) and len(value) == 1):
+                raise InvalidArgument(f"invalid hosts in {path}: give a list of one unix socket")
+            value = value[0]
+        values[_FILE_KEYS[key]] = value
+    return values
+
+
+def _apply(config: DaemonConfig, values: Mapping[str, Any], where: str) -> DaemonConfig:
+    known = {f.name for f in fields(DaemonConfig)}
+    changes: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in known:
+            raise InvalidArgument(f"unknown option {name!r} in {where}")
+        if not isinstance(value, str) or not value:
+            raise InvalidArgument(f"invalid {name.replace('_', '-')} in {where}: {value!r}")
+        if name in ("data_root", "exec_root"):
+            if not value.startswith("/"):
+                raise InvalidArgument(f"{name.replace('_', '-')} must be an absolute path: {value}")
+            changes[name] = Path(value)
+        elif name == "log_level":
+            if value not in LOG_LEVELS:
+                raise InvalidArgument(
+                    f"invalid log-level {value!r} in {where}", hint=f"use one of {LOG_LEVELS}"
+                )
+            changes[name] = value
+        else:
+            changes[name] = value
+    result = replace(config, **changes)
+    socket_path(result.host)  # checked now, not when serving
+    return result
