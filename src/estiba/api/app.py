@@ -12,7 +12,7 @@ import logging
 
 from aiohttp import web
 
-from estiba.api import containers, exec, images, system
+from estiba.api import containers, estiba_ext, exec, images, system
 from estiba.api.backend import Backends
 from estiba.api.errors import error_response, not_found_response
 from estiba.api.routes import (
@@ -30,7 +30,13 @@ __all__ = ["ROUTES", "build_app"]
 
 log = logging.getLogger("estiba.api")
 
-ROUTES: tuple[Route, ...] = (*system.ROUTES, *containers.ROUTES, *exec.ROUTES, *images.ROUTES)
+ROUTES: tuple[Route, ...] = (
+    *system.ROUTES,
+    *containers.ROUTES,
+    *exec.ROUTES,
+    *images.ROUTES,
+    *estiba_ext.ROUTES,
+)
 
 _VERSION_PREFIX = r"/v{version:\d+\.\d+}"
 _MAX_BODY = 32 << 20

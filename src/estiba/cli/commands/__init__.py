@@ -92,4 +92,5 @@ COMMANDS: dict[str, CommandInfo] = {
         "export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive"
     ),
     "events": _c("events", "[OPTIONS]", "Get real time events from the server"),
+    "image": _c("image", "bootstrap busybox|debian[:SUITE]", "Make images without a registry"),
 }

@@ -1,0 +1,355 @@
+"""The API's ImageBackend on the image store: list, inspect, tag, remove, import, save, load.
+
+The store is synchronous (SQLite and files), so every call runs in a worker thread; request
+bodies are spooled to a temporary file under the data root before the store reads them,
+and saved archives are written to one before they are streamed out. Which containers use
+an image is the store's `users` callback (given by the daemon when it opens the store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from estiba.api.types import (
+    Filters,
+    ImageDeleteItem,
+    ImageListOptions,
+    ImportOptions,
+    JSONObject,
+    Progress,
+    PruneReport,
+    PullOptions,
+)
+from estiba.daemon._documents import history_json, inspect_json, summary_json
+from estiba.engine.events import EventBus, parse_event_time
+from estiba.errors import Conflict, InvalidArgument, NotFound, Unsupported
+from estiba.images import (
+    ContainerConfig,
+    Image,
+    ImageFilters,
+    ImageStore,
+    bootstrap_busybox,
+    bootstrap_debian,
+    import_image,
+    load,
+    save,
+)
+from estiba.images._records import unix_time
+
+__all__ = ["StoreImageBackend"]
+
+T = TypeVar("T")
+_CHUNK = 1 << 16
+
+
+class StoreImageBackend:
+    """ImageBackend (and the `/estiba/images/bootstrap` extension) over an ImageStore."""
+
+    def __init__(self, store: ImageStore, *, tmpdir: Path, events: EventBus | None = None):
+        self.store = store
+        self.tmpdir = Path(tmpdir)
+        self.events = events
+
+    # --- reading ---------------------------------------------------------------------
+
+    async def list_images(self, options: ImageListOptions) -> list[JSONObject]:
+        return await _thread(self._list, options)
+
+    def _list(self, options: ImageListOptions) -> list[JSONObject]:
+        f = options.filters
+        dangling = _one_bool(f, "dangling")
+        filters = ImageFilters(
+            dangling=dangling,
+            labels=tuple(f.get("label", ())),
+            references=tuple(f.get("reference", ())),
+            all=options.all,
+        )
+        images = self.store.list(filters)
+        for key, keep in (("before", lambda t, c: t < c), ("since", lambda t, c: t > c)):
+            for ref in f.get(key, ()):
+                pivot = unix_time(self.store.get(ref).created)
+                images = [i for i in images if keep(unix_time(i.created), pivot)]
+        return [summary_json(image) for image in images]
+
+    async def inspect_image(self, ref: str) -> JSONObject:
+        def inspect() -> JSONObject:
+            image = self._get(ref)
+            return inspect_json(image, self.store.config(image.id))
+
+        return await _thread(inspect)
+
+    async def image_history(self, ref: str) -> list[JSONObject]:
+        def history() -> list[JSONObject]:
+            return [history_json(item) for item in self.store.history(self._get(ref).id)]
+
+        return await _thread(history)
+
+    def _get(self, ref: str) -> Image:
+        try:
+            return self.store.get(ref)
+        except NotFound:
+            raise NotFound(f"No such image: {ref}") from None
+
+    # --- naming and removing --------------------------------------------------------
+
+    async def tag_image(self, ref: str, *, repo: str, tag: str) -> None:
+        def tag_it() -> None:
+            image = self._get(ref)
+            target = self.store.tag(image.id, f"{repo}:{tag or 'latest'}")
+            self._publish("tag", image.id, target.familiar())
+
+        await _thread(tag_it)
+
+    async def remove_image(self, ref: str, *, force: bool, prune: bool) -> list[ImageDeleteItem]:
+        def remove() -> list[ImageDeleteItem]:
+            self._get(ref)
+            report = self.store.remove(ref, force=force, noprune=not prune)
+            for name in report.untagged:
+                self._publish("untag", ref, name)
+            for image_id in report.deleted:
+                self._publish("delete", image_id, ref)
+            return [ImageDeleteItem(untagged=name) for name in report.untagged] + [
+                ImageDeleteItem(deleted=image_id) for image_id in report.deleted
+            ]
+
+        return await _thread(remove)
+
+    async def prune_images(self, filters: Filters) -> PruneReport:
+        return await _thread(self._prune, filters)
+
+    def _prune(self, filters: Filters) -> PruneReport:
+        only_dangling = _one_bool(filters, "dangling")
+        only_dangling = True if only_dangling is None else only_dangling
+        until = [parse_event_time(v) // 1_000_000_000 for v in filters.get("until", ())]
+        candidates = self.store.list(
+            ImageFilters(
+                dangling=True if only_dangling else None, labels=tuple(filters.get("label", ()))
+            )
+        )
+        unwanted = _labelled(filters.get("label!", ()))
+        deleted: list[ImageDeleteItem] = []
+        reclaimed = 0
+        for image in candidates:
+            if only_dangling and image.repo_tags:
+                continue
+            if any(unix_time(image.created) >= limit for limit in until):
+                continue
+            if unwanted(image):
+                continue
+            try:
+                report = self.store.remove(image.id)
+            except (Conflict, NotFound):
+                continue  # in use, or a parent already removed with its child
+            deleted += [ImageDeleteItem(untagged=name) for name in report.untagged]
+            deleted += [ImageDeleteItem(deleted=image_id) for image_id in report.deleted]
+            reclaimed += image.size
+            for image_id in report.deleted:
+                self._publish("delete", image_id, image_id)
+        return PruneReport(deleted=tuple(deleted), space_reclaimed=reclaimed)
+
+    # --- moving images in and out ----------------------------------------------------
+
+    async def pull_image(self, options: PullOptions) -> AsyncIterator[Progress]:
+        raise Unsupported(
+            f"cannot pull {options.image}: this estibad has no registry client yet",
+            hint="use `estiba image bootstrap busybox|debian` or `docker load`",
+        )
+
+    async def import_image(
+        self, source: AsyncIterator[bytes] | str, options: ImportOptions
+    ) -> AsyncIterator[Progress]:
+        if isinstance(source, str):
+            raise Unsupported(f"cannot import from {source}: only `-` (the request body) is")
+        config = _apply_changes(options.changes)
+        ref = _import_ref(options.repo, options.tag)
+        return self._import(source, ref, options.message, config)
+
+    async def _import(
+        self,
+        source: AsyncIterator[bytes],
+        ref: str | None,
+        message: str,
+        config: ContainerConfig | None,
+    ) -> AsyncIterator[Progress]:
+        with self._spool() as spool:
+            await _copy_to(source, spool)
+
+            def run() -> Image:
+                spool.seek(0)
+                return import_image(
+                    self.store, spool, ref=ref, message=message, container_config=config
+                )
+
+            image = await _thread(run)
+        self._publish("import", image.id, ref or image.id)
+        yield Progress(status=image.id)
+
+    async def save_images(self, refs: list[str]) -> AsyncIterator[bytes]:
+        for ref in refs:
+            await _thread(self._get, ref)
+        spool = self._spool()
+        try:
+            await _thread(save, self.store, refs, spool)
+        except BaseException:
+            spool.close()
+            raise
+        for ref in refs:
+            self._publish("save", ref, ref)
+        return _read_back(spool)
+
+    async def load_images(
+        self, data: AsyncIterator[bytes], *, quiet: bool
+    ) -> AsyncIterator[Progress]:
+        return self._load(data)
+
+    async def _load(self, data: AsyncIterator[bytes]) -> AsyncIterator[Progress]:
+        with self._spool() as spool:
+            await _copy_to(data, spool)
+
+            def run() -> list[Any]:
+                spool.seek(0)
+                return load(self.store, spool, tmpdir=str(self.tmpdir))
+
+            loaded = await _thread(run)
+        for image in loaded:
+            self._publish("load", image.id, image.id)
+            if image.tags:
+                for tag in image.tags:
+                    yield Progress(stream=f"Loaded image: {tag}\n")
+            else:
+                yield Progress(stream=f"Loaded image ID: {image.id}\n")
+
+    # --- the /estiba extension ---------------------------------------------------------
+
+    async def bootstrap_image(self, name: str) -> JSONObject:
+        """`busybox` from the host's busybox-static; `debian[:suite]` with debootstrap."""
+        repo, _, suite = name.partition(":")
+        if repo == "busybox":
+            if suite not in ("", "latest"):
+                raise InvalidArgument(f"busybox has no suite {suite!r}: use `busybox`")
+            image = await _thread(bootstrap_busybox, self.store)
+        elif repo == "debian":
+            suite = suite or "bookworm"
+            tag = f"debian:{suite}"
+            image = await _thread(
+                bootstrap_debian, self.store, suite, tag=tag, workdir=self.tmpdir
+            )
+        else:
+            raise InvalidArgument(
+                f"cannot bootstrap {name!r}", hint="use busybox or debian[:suite]"
+            )
+        self._publish("import", image.id, name)
+        return {"Id": image.id, "RepoTags": list(image.repo_tags), "Size": image.size}
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _spool(self) -> IO[bytes]:
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryFile(dir=self.tmpdir)
+
+    def _publish(self, action: str, actor: str, name: str) -> None:
+        if self.events is not None:
+            self.events.publish("image", action, actor, {"name": name})
+
+
+async def _thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def _copy_to(source: AsyncIterator[bytes], out: IO[bytes]) -> None:
+    async for chunk in source:
+        await asyncio.to_thread(out.write, chunk)
+    await asyncio.to_thread(out.flush)
+
+
+async def _read_back(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    try:
+        spool.seek(0)
+        while chunk := await asyncio.to_thread(spool.read, _CHUNK):
+            yield chunk
+    finally:
+        spool.close()
+
+
+def _import_ref(repo: str, tag: str) -> str | None:
+    """The name `docker import` gives: the CLI sends `repo=name:tag` without `tag`."""
+    if not repo:
+        return None
+    if tag:
+        return f"{repo}:{tag}"
+    last = repo.rpartition("/")[2]
+    return repo if ":" in last or "@" in last else f"{repo}:latest"
+
+
+def _one_bool(filters: Filters, key: str) -> bool | None:
+    values = {v.lower() for v in filters.get(key, ())}
+    if not values:
+        return None
+    if values <= {"true", "1"}:
+        return True
+    if values <= {"false", "0"}:
+        return False
+    raise InvalidArgument(f"invalid filter '{key}={','.join(sorted(values))}'")
+
+
+def _labelled(labels: tuple[str, ...]) -> Callable[[Image], bool]:
+    def has_any(image: Image) -> bool:
+        for label in labels:
+            key, eq, value = label.partition("=")
+            if key in image.labels and (not eq or image.labels[key] == value):
+                return True
+        return False
+
+    return has_any
+
+
+def _apply_changes(changes: tuple[str, ...]) -> ContainerConfig | None:
+    """`docker import --change`: the run-default instructions CMD, ENTRYPOINT, ENV, WORKDIR,
+    USER and LABEL."""
+    if not changes:
+        return None
+    config = ContainerConfig()
+    for change in changes:
+        instruction, _, rest = change.strip().partition(" ")
+        rest = rest.strip()
+        word = instruction.upper()
+        if word in ("CMD", "ENTRYPOINT"):
+            argv = _exec_form(rest)
+            config = replace(config, **{"cmd" if word == "CMD" else "entrypoint": argv})
+        elif word == "ENV":
+            key, eq, value = rest.partition("=")
+            if not eq:
+                key, _, value = rest.partition(" ")
+            config = replace(config, env=(*config.env, f"{key}={value.strip()}"))
+        elif word == "WORKDIR":
+            config = replace(config, working_dir=rest)
+        elif word == "USER":
+            config = replace(config, user=rest)
+        elif word == "LABEL":
+            key, _, value = rest.partition("=")
+            config = replace(config, labels={**config.labels, key: value.strip('"')})
+        else:
+            raise InvalidArgument(
+                f"{word} is not a valid change command for import",
+                hint="use CMD, ENTRYPOINT, ENV, WORKDIR, USER or LABEL",
+            )
+    return config
+
+
+def _exec_form(text: str) -> tuple[str, ...]:
+    if text.startswith("["):
+        try:
+            argv = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidArgument(f"invalid JSON array in change: {text}") from exc
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+            raise InvalidArgument(f"invalid JSON array in change: {text}")
+        return tuple(argv)
+    return ("/bin/sh", "-c", text) if text else tuple(shlex.split(text))

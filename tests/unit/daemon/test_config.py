@@ -1,0 +1,93 @@
+"""Daemon options: defaults, daemon.json, flags over the file, and clear refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from estiba.daemon.config import DaemonConfig, load_config, socket_path
+from estiba.daemon.main import parse_args
+from estiba.errors import InvalidArgument
+
+
+def write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "daemon.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_defaults_when_the_file_is_absent(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "missing.json")
+    assert config == DaemonConfig()
+    assert config.data_root == Path("/var/lib/estiba")
+    assert config.exec_root == Path("/run/estiba")
+    assert config.socket == Path("/run/estiba/estiba.sock")
+
+
+def test_file_values_are_read_with_dockerd_names(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        {
+            "data-root": "/srv/estiba",
+            "exec-root": "/run/e2",
+            "hosts": ["unix:///run/e2/e.sock"],
+            "group": "docker",
+            "default-runtime": "runc",
+            "log-level": "debug",
+        },
+    )
+    config = load_config(path)
+    assert config.data_root == Path("/srv/estiba")
+    assert config.exec_root == Path("/run/e2")
+    assert config.socket == Path("/run/e2/e.sock")
+    assert (config.group, config.default_runtime, config.log_level) == ("docker", "runc", "debug")
+
+
+def test_flags_override_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, {"data-root": "/srv/a", "log-level": "debug"})
+    config = load_config(path, {"data_root": "/srv/b", "log_level": None})
+    assert config.data_root == Path("/srv/b")
+    assert config.log_level == "debug"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("{not json", "invalid JSON"),
+        ("[]", "expected a JSON object"),
+        ('{"data-rot": "/x"}', "unknown option in"),
+        ('{"log-level": "loud"}', "invalid log-level"),
+        ('{"data-root": "relative"}', "absolute path"),
+        ('{"hosts": ["tcp://0.0.0.0:2375"]}', "unsupported host"),
+        ('{"group": 5}', "invalid group"),
+    ],
+)
+def test_bad_files_are_one_clear_error(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        load_config(write(tmp_path, text))
+    assert fragment in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="not found"):
+        load_config(tmp_path / "nope.json", required=True)
+
+
+def test_socket_path_accepts_unix_urls_and_paths() -> None:
+    assert socket_path("unix:///tmp/x.sock") == Path("/tmp/x.sock")
+    assert socket_path("/tmp/y.sock") == Path("/tmp/y.sock")
+    with pytest.raises(InvalidArgument):
+        socket_path("unix://relative.sock")
+
+
+def test_parse_args_maps_flags_to_fields() -> None:
+    invocation = parse_args(["--data-root", "/d", "-H", "unix:///s.sock", "--config-file", "/c"])
+    assert invocation.overrides["data_root"] == "/d"
+    assert invocation.overrides["host"] == "unix:///s.sock"
+    assert invocation.overrides["exec_root"] is None
+    assert invocation.config_file == Path("/c")
+    assert invocation.config_file_given
+    assert not parse_args([]).config_file_given
