@@ -4,6 +4,11 @@
     handle = server.spawn(ShimSpec(container_id=..., bundle=..., state_dir=..., log_path=...))
     ShimClient(state_dir).wait()                     # from this or any later daemon
 
+`spawn(spec, start=False)` only creates: attach first (`attach()` returns once the
+client is subscribed), then `start()`, so that no output is missed (`docker run -a`).
+`ShimClient` also sends resize/kill/close_stdin and `exec(exec_id, oci_process, attach=...)`.
+The state directory's files are listed in `estiba.shim.statedir`.
+
 A shim creates its container with the runtime, writes its output to a json-file log,
 serves attach and control sockets in its state directory and records the exit in
 exit.json. It is no child of the daemon, so containers outlive it (live restore).

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from estiba.shim import ForkServer, ShimSpec
-from estiba.shim.statedir import SHIM_NAME
+from estiba.shim.statedir import read_int, shim_running
 
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 # The same test with the estiba.runtime library in the shim and with runc's binary.
@@ -25,29 +25,25 @@ RUNTIMES = pytest.mark.parametrize("runtime", [
 ])
 
 
-def shim_pids() -> set[int]:
-    """Live shims (zombies are not counted: this machine's init reaps orphans lazily)."""
+def live_shims(base: Path) -> set[int]:
+    """The shims of this test's containers that are still running (zombies do not count:
+    this machine's init reaps orphans lazily)."""
+    pids = (read_int(str(path)) for path in base.glob("exec/*/shim.pid"))
+    return {pid for pid in pids if shim_running(pid)}
+
+
+def cgroup_dirs(prefix: str) -> set[str]:
+    """Cgroups named after this test's containers, wherever a runtime put them (runc nests
+    them under its own cgroup); other people's tests make cgroups on this machine too."""
     found = set()
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat, "rb") as handle:
-                raw = handle.read()
-        except OSError:
-            continue
-        name = raw[raw.index(b"(") + 1 : raw.rindex(b")")]
-        if name == SHIM_NAME and raw[raw.rindex(b")") + 2 : raw.rindex(b")") + 3] != b"Z":
-            found.add(int(stat.split("/")[2]))
+    for depth in range(1, 5):
+        found.update(glob.glob("/sys/fs/cgroup/" + "*/" * depth + prefix + "*"))
     return found
 
 
-def cgroup_dirs() -> set[str]:
-    return {path for path in glob.glob("/sys/fs/cgroup/*/estiba/*") + glob.glob("/sys/fs/cgroup/*/shimtest*")
-            if os.path.isdir(path)}
-
-
-def mount_count() -> int:
+def mounts_under(paths: list[str]) -> list[str]:
     with open("/proc/self/mountinfo") as handle:
-        return sum(1 for _ in handle)
+        return [line for line in handle if any(path in line for path in paths)]
 
 
 def wait_for(check: Callable[[], object], timeout: float = 10.0, what: str = "condition"):
@@ -77,9 +73,11 @@ class Roots:
         for name in ("exec", "rt", "logs"):
             (self.base / name).mkdir()
         self.count = 0
+        self.bundles: list[str] = []
 
     def spec(self, bundle: Path, *, runtime: str = "estiba", **fields) -> ShimSpec:
         self.count += 1
+        self.bundles.append(str(bundle))
         cid = f"{self.base.name}-{self.count}"
         return ShimSpec(
             container_id=cid,
@@ -95,16 +93,15 @@ class Roots:
 @pytest.fixture
 def roots(make_bundle) -> Iterator[Roots]:
     """Fresh roots; afterwards, checks that nothing the test made is left running or mounted."""
-    shims_before, cgroups_before, mounts_before = shim_pids(), cgroup_dirs(), mount_count()
     made = Roots()
     yield made
     try:
-        wait_for(lambda: not (shim_pids() - shims_before), 15, "shims to exit")
+        wait_for(lambda: not live_shims(made.base), 15, "shims to exit")
         assert os.listdir(made.base / "rt") == [], "runtime state left behind"
-        assert cgroup_dirs() - cgroups_before == set(), "cgroups left behind"
-        assert mount_count() == mounts_before, "mounts left behind"
+        assert cgroup_dirs(made.base.name) == set(), "cgroups left behind"
+        assert mounts_under([str(made.base), *made.bundles]) == [], "mounts left behind"
     finally:  # only does something when the checks above failed
-        for pid in shim_pids() - shims_before:
+        for pid in live_shims(made.base):
             os.kill(pid, 9)
         for cid in os.listdir(made.base / "rt"):
             force_delete(cid, made.base / "rt")

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import traceback
 
 import pytest
@@ -18,6 +17,14 @@ from estiba.shim import FrameReader, ShimClient, ShimSpec, read_entries
 from estiba.shim.monitor import Monitor
 from estiba.shim.runtimes import ChildStdio
 from estiba.shim.statedir import SHIM_NAME
+
+
+def spawn(args: list[str], stdio: ChildStdio) -> int:
+    """posix_spawn, not subprocess: a dropped Popen may reap the process, which only the
+    shim must do."""
+    actions = [(os.POSIX_SPAWN_DUP2, fd, target) for fd, target in zip((stdio.stdin, stdio.stdout, stdio.stderr),
+                                                                        (0, 1, 2))]
+    return os.posix_spawnp(args[0], args, dict(os.environ), file_actions=actions)
 
 
 class HostProcessRuntime:
@@ -32,7 +39,7 @@ class HostProcessRuntime:
     def create(self, stdio: ChildStdio) -> int:
         if self.fail is not None:
             raise self.fail
-        return subprocess.Popen(self.args, stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr).pid
+        return spawn(self.args, stdio)
 
     def created(self, pid: int) -> None:
         self.pid = pid
@@ -46,7 +53,7 @@ class HostProcessRuntime:
     def exec(self, process_file: str, pid_file: str, stdio: ChildStdio) -> int:
         with open(process_file) as handle:
             args = json.load(handle)["args"]
-        return subprocess.Popen(args, stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr).pid
+        return spawn(args, stdio)
 
     def oom_kill_count(self) -> int:
         return 0
@@ -65,6 +72,23 @@ def spec_for(tmp_path):
     return make
 
 
+SHIMS: list[int] = []
+
+
+@pytest.fixture(autouse=True)
+def no_shim_left():
+    """A failed test may leave its shim (our child) running: end it."""
+    yield
+    while SHIMS:
+        pid = SHIMS.pop()
+        try:
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
 def run_shim(spec: ShimSpec, runtime: HostProcessRuntime) -> tuple[int, dict]:
     """Fork a shim; return its pid and its set-up report."""
     read_end, write_end = os.pipe()
@@ -81,6 +105,7 @@ def run_shim(spec: ShimSpec, runtime: HostProcessRuntime) -> tuple[int, dict]:
             traceback.print_exc()
         finally:
             os._exit(code)
+    SHIMS.append(pid)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as ready:
         report = json.loads(ready.readline())
