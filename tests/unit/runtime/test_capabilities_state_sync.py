@@ -119,3 +119,21 @@ def test_channel_roundtrip_and_errors():
     with pytest.raises(ChildDied):
         parent.recv()
     parent.close()
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["run", "-b", "x", "id"], "run"),
+        (["--root", "/r", "--log", "/l", "state", "id"], "state"),
+        (["--root=/r", "--debug", "delete", "-f", "id"], "delete"),
+        (["--log-format", "json", "features"], "features"),
+        (["--root", "run"], None),  # "run" is --root's value: no command given
+        (["--help"], None),
+        (["bogus", "x"], None),
+    ],
+)
+def test_the_cli_finds_its_command_past_global_options(argv, command):
+    from estiba.runtime.cli import command_in
+
+    assert command_in(argv) == command

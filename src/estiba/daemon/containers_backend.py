@@ -1,0 +1,659 @@
+"""The API's ContainerBackend on the engine: records in the container store, roots from the
+snapshotter, processes in shims spawned by the fork server.
+
+    create  parse, resolve the image, unpack its layers once, prepare the snapshot (key =
+            container id), add the record                      (undone on failure)
+    start   mount the root, write etc files and the bundle, spawn the shim, record the pid;
+            a monitor task per running container awaits the exit, releases the root,
+            records the exit and honours AutoRemove             (undone on failure)
+    remove  kill when forced, drop the snapshot, the directories and the record
+
+Network: NetworkMode host shares the host's; every other mode (none, and the default
+bridge until networks exist) is a private network namespace with lo only.
+Blocking work (SQLite, mounts, shim sockets) runs in threads; the waiters, exit futures
+and monitor tasks live on the daemon's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal as signals
+import threading
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import ExitStack
+from functools import partial
+from pathlib import Path
+from typing import Any, NoReturn
+
+from estiba.api.types import (
+    Archive,
+    AttachOptions,
+    Change,
+    ContainerListOptions,
+    CreatedContainer,
+    JSONObject,
+    LogsOptions,
+    Output,
+    PathStat,
+    Session,
+    TopResult,
+    WaitCondition,
+    WaitResult,
+)
+from estiba.daemon import rootfs
+from estiba.daemon.container_documents import inspect_document, summary_document
+from estiba.daemon.container_logs import log_chunks
+from estiba.daemon.rootfs import ContainerPaths
+from estiba.daemon.sessions import SocketSession
+from estiba.engine.config import ContainerConfig, ImageConfig, parse_signal
+from estiba.engine.events import EventBus
+from estiba.engine.names import new_id
+from estiba.engine.states import Event, State, transition
+from estiba.engine.store import ContainerRecord, ContainerStore, ListFilters, rfc3339_now
+from estiba.errors import Conflict, EstibaError, InvalidArgument, NotFound, Unsupported
+
+__all__ = ["EngineContainers"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STOP_TIMEOUT = 10
+RELEASE_TIMEOUT = 30.0
+
+
+class EngineContainers:
+    """ContainerBackend over the container store, the image store, the snapshotter and shims."""
+
+    def __init__(
+        self,
+        *,
+        containers: ContainerStore,
+        images: Any,
+        snapshotter: Any,
+        events: EventBus,
+        exec_root: Path,
+        data_root: Path,
+        runtime: str = "estiba",
+    ) -> None:
+        self.store = containers
+        self.images = images
+        self.snapshots = snapshotter
+        self.bus = events
+        self.exec_root = Path(exec_root)
+        self.data_root = Path(data_root)
+        self.runtime = _runtime_path(runtime)
+        self.runtime_root = str(self.exec_root / "runtime")
+        self._fork_server: Any = None
+        self._fork_lock = threading.Lock()
+        self._exits: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._waiters: list[tuple[str, WaitCondition, asyncio.Future[WaitResult]]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._created_shims: set[str] = set()  # spawned with start=False, not started yet
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._restored = False
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._fork_server is not None:
+            with contextlib.suppress(Exception):
+                self._fork_server.stop()
+            self._fork_server = None
+
+    def paths(self, container_id: str) -> ContainerPaths:
+        return ContainerPaths(self.exec_root, self.data_root, container_id)
+
+    def shim(self, container_id: str) -> Any:
+        from estiba.shim import ShimClient
+
+        return ShimClient(str(self.paths(container_id).state_dir))
+
+    def _forkserver(self) -> Any:
+        with self._fork_lock:
+            if self._fork_server is None:
+                from estiba.shim import ForkServer
+
+                self._fork_server = ForkServer.start()
+            return self._fork_server
+
+    def _lock(self, container_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(container_id, asyncio.Lock())
+
+    async def _get(self, ref: str) -> ContainerRecord:
+        await self._restore()
+        return await asyncio.to_thread(self.store.get, ref)
+
+    def _publish(self, action: str, record: ContainerRecord, **extra: str) -> None:
+        attributes = {"image": record.image_ref, "name": record.name, **record.labels, **extra}
+        self.bus.publish("container", action, record.id, attributes)
+
+    def _spawn_task(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _restore(self) -> None:
+        """Once per daemon: adopt running containers' shims (live restore) or record the
+        exits that happened while no daemon watched."""
+        if self._restored:
+            return
+        self._restored = True
+        records = await asyncio.to_thread(self.store.list, all=True)
+        for record in records:
+            if record.running:
+                self._exits[record.id] = asyncio.get_running_loop().create_future()
+                self._spawn_task(self._monitor(record.id))
+
+    # --- create -----------------------------------------------------------------------
+
+    async def create_container(
+        self, config: JSONObject, *, name: str | None, platform: str | None
+    ) -> CreatedContainer:
+        await self._restore()
+        record = await asyncio.to_thread(self._create, config, name)
+        self._publish("create", record)
+        return CreatedContainer(record.id)
+
+    def _create(self, body: JSONObject, name: str | None) -> ContainerRecord:
+        from estiba.images.layers import open_layer
+        from estiba.snapshots import unpack_image_layers
+
+        parsed = ContainerConfig.from_api(body)
+        if not parsed.image:
+            raise InvalidArgument("Config.Image: an image is required")
+        image = self.images.get(parsed.image)  # NotFound: "No such image: x"
+        image_config = ImageConfig.from_oci(self.images.config(image.id).to_json().get("config"))
+        merged = parsed.merged_with(image_config)
+        container_id = new_id()
+        layers = [
+            (diff_id, partial(open_layer, self.images.content, descriptor))
+            for diff_id, descriptor in self.images.layers(image.id)
+        ]
+        with ExitStack() as undo:
+            chain = unpack_image_layers(self.snapshots, layers)
+            self.snapshots.prepare(container_id, chain)
+            undo.callback(self.snapshots.remove, container_id)
+            record = self.store.add(
+                ContainerRecord(
+                    id=container_id,
+                    name=name or "",
+                    image_id=image.id,
+                    image_ref=parsed.image,
+                    created=rfc3339_now(),
+                    config=_stored_config(body, merged),
+                    host_config=dict(body.get("HostConfig") or {}),
+                    labels=dict(merged.labels),
+                    state_dir=str(self.paths(container_id).state_dir),
+                )
+            )
+            undo.pop_all()
+        return record
+
+    # --- start and the exit -----------------------------------------------------------
+
+    async def start_container(self, ref: str) -> None:
+        record = await self._get(ref)
+        async with self._lock(record.id):
+            record = await asyncio.to_thread(self.store.get, record.id)
+            transition(record.state, Event.START, container_id=record.id, name=record.name)
+            self._exits[record.id] = asyncio.get_running_loop().create_future()
+            try:
+                if record.id in self._created_shims:
+                    self._created_shims.discard(record.id)
+                    pid = await asyncio.to_thread(self._start_created, record)
+                else:
+                    pid = await asyncio.to_thread(self._spawn, record, True)
+            except EstibaError as exc:
+                self._exits.pop(record.id, None)
+                await self._start_failed(record, exc)
+                raise
+            record = await asyncio.to_thread(
+                self.store.update_state, record.id, Event.START, pid=pid, started_at=rfc3339_now(),
+                exit_code=0, error="", oom_killed=False,
+            )
+            self._publish("start", record)
+            self._spawn_task(self._monitor(record.id))
+
+    def _start_created(self, record: ContainerRecord) -> int:
+        client = self.shim(record.id)
+        try:
+            return client.start()
+        except BaseException:
+            self._release(record.id, client)
+            raise
+
+    def _spawn(self, record: ContainerRecord, start: bool) -> int:
+        """Mount the root, write the bundle, spawn the shim; undo it all on failure."""
+        from estiba.engine.ocispec import build_spec
+        from estiba.runtime.specgen import write_bundle
+        from estiba.shim import ShimClient, ShimSpec
+
+        paths = self.paths(record.id)
+        config = record.container_config()
+        host = config.host_config
+        with ExitStack() as undo:
+            paths.run_dir.mkdir(mode=0o711, parents=True, exist_ok=True)
+            paths.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            rootfs.mount_rootfs(self.snapshots.mounts(record.id), paths.rootfs)
+            undo.callback(rootfs.unmount_rootfs, paths.rootfs)
+            files = rootfs.etc_files(
+                record.short_id, host.network_mode,
+                host_hosts=rootfs.read_host_file("/etc/hosts"),
+                host_resolv=rootfs.read_host_file("/etc/resolv.conf"),
+            )
+            etc = rootfs.write_etc_files(paths, files)
+            spec = build_spec(
+                ImageConfig(), config, host, rootfs=str(paths.rootfs), container_id=record.id,
+                hostname=record.short_id, etc_files=etc, init_path=None,
+            )
+            write_bundle(paths.bundle, spec)
+            log_config = host.log_config if hasattr(host, "log_config") else None
+            shim_spec = ShimSpec(
+                container_id=record.id,
+                bundle=str(paths.bundle),
+                state_dir=str(paths.state_dir),
+                runtime=self.runtime,
+                runtime_root=self.runtime_root,
+                tty=config.tty,
+                open_stdin=config.open_stdin,
+                stdin_once=config.stdin_once,
+                log_path=str(paths.log_path),
+                **_log_limits(log_config),
+            )
+            # A failed spawn has written exit.json; its shim cleans up, then the root goes.
+            undo.callback(_await_release, ShimClient(str(paths.state_dir)))
+            handle = self._forkserver().spawn(shim_spec, start=start)
+            undo.pop_all()
+        return handle.container_pid
+
+    async def _start_failed(self, record: ContainerRecord, exc: EstibaError) -> None:
+        """dockerd's start failure: exit code 127/126/128, the error kept, the state left
+        as it was; AutoRemove removes the container."""
+        message = str(exc)
+        code = 128
+        if "not found" in message or "no such file" in message.lower():
+            code = 127
+        elif "permission denied" in message.lower() or "is a directory" in message.lower():
+            code = 126
+        with contextlib.suppress(EstibaError):
+            await asyncio.to_thread(self.store.update_state, record.id, None, exit_code=code, error=message)
+        if record.host_config.get("AutoRemove"):
+            with contextlib.suppress(EstibaError):
+                await self._remove(record.id, force=True, exit_code=code)
+
+    def _release(self, container_id: str, client: Any) -> None:
+        """Wait for the shim to end, then unmount the container's root."""
+        _await_release(client)
+        rootfs.unmount_rootfs(self.paths(container_id).rootfs)
+
+    async def _monitor(self, container_id: str) -> None:
+        """Await the shim's report of the exit; release the root; record it; AutoRemove."""
+        client = self.shim(container_id)
+        try:
+            status = await asyncio.to_thread(client.wait)
+        except EstibaError as exc:
+            status = {"exit_code": 255, "oom_killed": False, "finished_at": rfc3339_now(), "error": str(exc)}
+        await asyncio.to_thread(self._release, container_id, client)
+        code = int(status.get("exit_code") or 0)
+        try:
+            record = await asyncio.to_thread(
+                self.store.update_state, container_id, Event.DIE, pid=0, exit_code=code,
+                oom_killed=bool(status.get("oom_killed")),
+                finished_at=status.get("finished_at") or rfc3339_now(),
+                error=status.get("error") or "",
+            )
+        except EstibaError as exc:
+            log.warning("recording the exit of %s: %s", container_id, exc)
+            return
+        finally:
+            future = self._exits.pop(container_id, None)
+            if future is not None and not future.done():
+                future.set_result(status)
+        self._publish("die", record, exitCode=str(code))
+        self._resolve(container_id, (WaitCondition.NOT_RUNNING, WaitCondition.NEXT_EXIT), code)
+        if record.host_config.get("AutoRemove"):
+            with contextlib.suppress(EstibaError):
+                await self._remove(container_id, force=False, exit_code=code)
+
+    # --- wait -------------------------------------------------------------------------
+
+    def _resolve(self, container_id: str, conditions: tuple[WaitCondition, ...], code: int) -> None:
+        kept = []
+        for waiter in self._waiters:
+            cid, condition, future = waiter
+            if cid == container_id and condition in conditions:
+                if not future.done():
+                    future.set_result(WaitResult(code))
+            else:
+                kept.append(waiter)
+        self._waiters = kept
+
+    async def wait_container(self, ref: str, condition: WaitCondition) -> Awaitable[WaitResult]:
+        record = await self._get(ref)
+        future: asyncio.Future[WaitResult] = asyncio.get_running_loop().create_future()
+        if condition is WaitCondition.NOT_RUNNING and not record.running:
+            future.set_result(WaitResult(record.exit_code))
+        else:
+            self._waiters.append((record.id, condition, future))
+        return future
+
+    # --- stop, kill, restart ------------------------------------------------------------
+
+    async def stop_container(self, ref: str, *, timeout: int | None, signal: str | None) -> None:
+        record = await self._get(ref)
+        transition(record.state, Event.STOP, container_id=record.id, name=record.name)
+        config = record.container_config()
+        sig = parse_signal(signal or config.stop_signal or "SIGTERM")
+        if timeout is None:
+            timeout = config.stop_timeout if config.stop_timeout is not None else DEFAULT_STOP_TIMEOUT
+        client = self.shim(record.id)
+        with contextlib.suppress(Conflict):
+            await asyncio.to_thread(client.kill, sig)
+        if record.state is State.PAUSED:
+            with contextlib.suppress(EstibaError):
+                await asyncio.to_thread(self._freeze, record.id, False)
+        if timeout < 0 or not await self._await_exit(record.id, timeout):
+            with contextlib.suppress(Conflict):
+                await asyncio.to_thread(client.kill, signals.SIGKILL, all_processes=True)
+            await self._await_exit(record.id, RELEASE_TIMEOUT)
+
+    async def _await_exit(self, container_id: str, timeout: float | None) -> bool:
+        future = self._exits.get(container_id)
+        if future is None:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def kill_container(self, ref: str, *, signal: str | None) -> None:
+        record = await self._get(ref)
+        transition(record.state, Event.KILL, container_id=record.id, name=record.name)
+        sig = parse_signal(signal or "KILL")
+        await asyncio.to_thread(self.shim(record.id).kill, sig)
+        if sig == signals.SIGKILL:
+            await self._await_exit(record.id, RELEASE_TIMEOUT)
+
+    async def restart_container(self, ref: str, *, timeout: int | None, signal: str | None) -> None:
+        record = await self._get(ref)
+        if record.running:
+            await self.stop_container(record.id, timeout=timeout, signal=signal)
+        await self.start_container(record.id)
+
+    # --- pause ------------------------------------------------------------------------
+
+    def _freeze(self, container_id: str, frozen: bool) -> None:
+        if self.runtime == "estiba":
+            from estiba import runtime
+
+            (runtime.pause if frozen else runtime.resume)(container_id, root=self.runtime_root)
+            return
+        import subprocess
+
+        verb = "pause" if frozen else "resume"
+        result = subprocess.run([self.runtime, "--root", self.runtime_root, verb, container_id],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise Conflict(f"{verb} {container_id}: {result.stderr.strip()}")
+
+    async def pause_container(self, ref: str) -> None:
+        record = await self._get(ref)
+        transition(record.state, Event.PAUSE, container_id=record.id, name=record.name)
+        await asyncio.to_thread(self._freeze, record.id, True)
+        record = await asyncio.to_thread(self.store.update_state, record.id, Event.PAUSE)
+        self._publish("pause", record)
+
+    async def unpause_container(self, ref: str) -> None:
+        record = await self._get(ref)
+        transition(record.state, Event.UNPAUSE, container_id=record.id, name=record.name)
+        await asyncio.to_thread(self._freeze, record.id, False)
+        record = await asyncio.to_thread(self.store.update_state, record.id, Event.UNPAUSE)
+        self._publish("unpause", record)
+
+    # --- remove -----------------------------------------------------------------------
+
+    async def remove_container(
+        self, ref: str, *, force: bool, remove_volumes: bool, remove_link: bool
+    ) -> None:
+        if remove_link:
+            raise Unsupported("links are not supported")
+        record = await self._get(ref)
+        await self._remove(record.id, force=force, exit_code=record.exit_code)
+
+    async def _remove(self, container_id: str, *, force: bool, exit_code: int) -> None:
+        async with self._lock(container_id):
+            record = await asyncio.to_thread(self.store.get, container_id)
+            if record.running:
+                if not force:
+                    transition(record.state, Event.REMOVE, container_id=record.id, name=record.name)
+                with contextlib.suppress(Conflict):
+                    await asyncio.to_thread(self.shim(record.id).kill, signals.SIGKILL, all_processes=True)
+                if record.state is State.PAUSED:
+                    with contextlib.suppress(EstibaError):
+                        await asyncio.to_thread(self._freeze, record.id, False)
+                await self._await_exit(record.id, RELEASE_TIMEOUT)
+                record = await asyncio.to_thread(self.store.get, container_id)
+                exit_code = record.exit_code
+            record = await asyncio.to_thread(self.store.update_state, record.id, Event.REMOVE)
+            if record.id in self._created_shims:
+                self._created_shims.discard(record.id)
+                client = self.shim(record.id)
+                with contextlib.suppress(EstibaError):
+                    await asyncio.to_thread(client.kill, signals.SIGKILL)
+                await asyncio.to_thread(self._release, record.id, client)
+            try:
+                await asyncio.to_thread(self._destroy, record)
+            except EstibaError:
+                with contextlib.suppress(EstibaError):
+                    await asyncio.to_thread(self.store.update_state, record.id, Event.REMOVE_FAILED)
+                raise
+        self._locks.pop(container_id, None)
+        self._publish("destroy", record)
+        self._resolve(container_id, tuple(WaitCondition), exit_code)
+
+    def _destroy(self, record: ContainerRecord) -> None:
+        paths = self.paths(record.id)
+        rootfs.unmount_rootfs(paths.rootfs)
+        with contextlib.suppress(NotFound):
+            self.snapshots.remove(record.id)
+        rootfs.remove_dirs(paths)
+        self.store.remove(record.id)
+
+    # --- reading ----------------------------------------------------------------------
+
+    async def list_containers(self, options: ContainerListOptions) -> list[JSONObject]:
+        await self._restore()
+        filters = ListFilters.from_api(options.filters)
+        records = await asyncio.to_thread(
+            self.store.list, filters, all=options.all, limit=options.limit or -1
+        )
+        return [summary_document(r) for r in records]
+
+    async def inspect_container(self, ref: str, *, size: bool) -> JSONObject:
+        record = await self._get(ref)
+        paths = self.paths(record.id)
+        document = inspect_document(
+            record, log_path=str(paths.log_path), resolv_conf=str(paths.etc_path("resolv.conf")),
+            hostname_path=str(paths.etc_path("hostname")), hosts_path=str(paths.etc_path("hosts")),
+            runtime="runc" if self.runtime != "estiba" else "estiba",
+        )
+        execs = await asyncio.to_thread(self.store.execs, record.id)
+        document["ExecIDs"] = [e.id for e in execs] or None
+        return document
+
+    async def container_logs(self, ref: str, options: LogsOptions) -> Output:
+        record = await self._get(ref)
+        config = record.container_config()
+        log_config = (record.host_config.get("LogConfig") or {}).get("Type") or "json-file"
+        if log_config not in ("json-file", "local"):
+            raise InvalidArgument(f'configured logging driver "{log_config}" does not support reading')
+
+        def running() -> bool:
+            try:
+                return self.store.get(record.id).running
+            except NotFound:
+                return False
+
+        chunks = log_chunks(str(self.paths(record.id).log_path), options, running)
+        return Output(tty=config.tty, chunks=chunks)
+
+    # --- attach and resize ------------------------------------------------------------
+
+    async def attach_container(self, ref: str, options: AttachOptions) -> Session:
+        from estiba.shim.attach import AttachRequest  # noqa: F401 - the protocol's home
+
+        record = await self._get(ref)
+        config = record.container_config()
+        if record.state not in (State.CREATED, State.RUNNING, State.PAUSED):
+            if not options.logs:
+                raise Conflict("You cannot attach to a stopped container, start it first")
+        before = None
+        if options.logs:
+            before = log_chunks(str(self.paths(record.id).log_path),
+                                LogsOptions(stdout=options.stdout, stderr=options.stderr),
+                                lambda: False)
+        if not options.stream or record.state not in (State.CREATED, State.RUNNING, State.PAUSED):
+            return _LogOnlySession(config.tty, before)
+        async with self._lock(record.id):
+            record = await asyncio.to_thread(self.store.get, record.id)
+            if record.state is State.CREATED and record.id not in self._created_shims:
+                await asyncio.to_thread(self._spawn, record, False)
+                self._created_shims.add(record.id)
+        stdin = options.stdin and config.open_stdin
+        sock = await asyncio.to_thread(
+            self.shim(record.id).attach, stdin=stdin, stdout=options.stdout, stderr=options.stderr
+        )
+        self._publish("attach", record)
+        return SocketSession(sock, tty=config.tty, stdin=stdin, detach_keys=options.detach_keys,
+                             before=before)
+
+    async def resize_container(self, ref: str, *, height: int, width: int) -> None:
+        record = await self._get(ref)
+        if record.state not in (State.RUNNING, State.PAUSED) and record.id not in self._created_shims:
+            raise Conflict(f"Container {record.id} is not running")
+        await asyncio.to_thread(self.shim(record.id).resize, height, width)
+
+    # --- not built yet ------------------------------------------------------------------
+
+    async def top_container(self, ref: str, *, ps_args: str) -> TopResult:
+        _unsupported("top", await self._get(ref))
+
+    async def rename_container(self, ref: str, new_name: str) -> None:
+        _unsupported("rename", await self._get(ref))
+
+    async def update_container(self, ref: str, update: JSONObject) -> list[str]:
+        _unsupported("update", await self._get(ref))
+
+    async def container_changes(self, ref: str) -> list[Change]:
+        _unsupported("diff", await self._get(ref))
+
+    async def container_stats(
+        self, ref: str, *, stream: bool, one_shot: bool
+    ) -> AsyncIterator[JSONObject]:
+        _unsupported("stats", await self._get(ref))
+
+    async def export_container(self, ref: str) -> AsyncIterator[bytes]:
+        _unsupported("export", await self._get(ref))
+
+    async def stat_container_path(self, ref: str, path: str) -> PathStat:
+        _unsupported("cp", await self._get(ref))
+
+    async def get_container_archive(self, ref: str, path: str) -> Archive:
+        _unsupported("cp", await self._get(ref))
+
+    async def put_container_archive(self, ref: str, path: str, data: Any, **options: Any) -> None:
+        _unsupported("cp", await self._get(ref))
+
+
+class _LogOnlySession:
+    """An attach with logs=1 and stream=0: the log replayed, nothing live."""
+
+    def __init__(self, tty: bool, chunks: AsyncIterator[Any] | None) -> None:
+        self._tty = tty
+        self._chunks = chunks
+
+    tty = property(lambda self: self._tty)
+    stdin = property(lambda self: False)
+    detach_keys = property(lambda self: "")
+
+    @property
+    def output(self) -> AsyncIterator[Any]:
+        return self._output()
+
+    async def _output(self) -> AsyncIterator[Any]:
+        if self._chunks is not None:
+            async for chunk in self._chunks:
+                yield chunk
+
+    async def write_stdin(self, data: bytes) -> None:
+        return None
+
+    async def close_stdin(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def _unsupported(what: str, record: ContainerRecord) -> NoReturn:
+    raise Unsupported(f"`docker {what}` is not supported by estibad yet", hint=f"container {record.short_id}")
+
+
+def _await_release(client: Any) -> None:
+    with contextlib.suppress(EstibaError):
+        client.wait_released(RELEASE_TIMEOUT)
+
+
+def _runtime_path(runtime: str) -> str:
+    if runtime == "estiba" or os.path.isabs(runtime):
+        return runtime
+    found = shutil.which(runtime)
+    if found is None:
+        raise InvalidArgument(f"runtime {runtime!r} not found", hint="install it or give its absolute path")
+    return found
+
+
+def _log_limits(log_config: Any) -> dict[str, int]:
+    options = dict(getattr(log_config, "config", None) or {})
+    limits = {}
+    if "max-size" in options:
+        limits["log_max_size"] = _size(options["max-size"])
+    if "max-file" in options:
+        limits["log_max_files"] = int(options["max-file"])
+    return limits
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    text = text.strip().lower().rstrip("b")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def _stored_config(body: JSONObject, merged: ContainerConfig) -> dict[str, Any]:
+    """The create body as sent (Config part), with dockerd's image merge applied: what
+    inspect shows, and what `ContainerConfig.from_api` reads back (the merge is idempotent)."""
+    stored = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+    stored.update(
+        Image=merged.image,
+        User=merged.user,
+        Env=list(merged.env),
+        Cmd=None if merged.cmd is None else list(merged.cmd),
+        Entrypoint=None if merged.entrypoint is None else list(merged.entrypoint),
+        WorkingDir=merged.working_dir,
+        Labels=dict(merged.labels),
+    )
+    if merged.stop_signal:
+        stored["StopSignal"] = merged.stop_signal
+    if merged.exposed_ports:
+        stored["ExposedPorts"] = {p: {} for p in merged.exposed_ports}
+    if merged.volumes:
+        stored["Volumes"] = {v: {} for v in merged.volumes}
+    return stored
+
+

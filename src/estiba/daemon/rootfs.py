@@ -1,0 +1,141 @@
+"""Where a container's run-time files live, its /etc/hosts, hostname and resolv.conf, and
+mounting and unmounting its root.
+
+    <exec_root>/containers/<id>/config.json     the OCI bundle (rootfs beside it)
+    <exec_root>/containers/<id>/rootfs          the snapshot's mounts, while it runs
+    <exec_root>/containers/<id>/{hosts,hostname,resolv.conf}
+    <exec_root>/containers/<id>/shim/           the shim's state directory
+    <data_root>/containers/<id>/<id>-json.log   the json-file log (kept across reboots)
+
+The etc file texts are computed (`etc_files`); `write_etc_files` and the mount helpers are
+the thin step that touches the system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from estiba.errors import Conflict, InvalidArgument
+
+__all__ = ["ContainerPaths", "etc_files", "mount_rootfs", "remove_dirs", "unmount_rootfs", "write_etc_files"]
+
+_HOSTS_BASE = (
+    "127.0.0.1\tlocalhost\n"
+    "::1\tlocalhost ip6-localhost ip6-loopback\n"
+    "fe00::0\tip6-localnet\n"
+    "ff00::0\tip6-mcastprefix\n"
+    "ff02::1\tip6-allnodes\n"
+    "ff02::2\tip6-allrouters\n"
+)
+_FALLBACK_NAMESERVERS = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+
+
+@dataclass(frozen=True)
+class ContainerPaths:
+    exec_root: Path
+    data_root: Path
+    container_id: str
+
+    @property
+    def run_dir(self) -> Path:
+        return self.exec_root / "containers" / self.container_id
+
+    @property
+    def bundle(self) -> Path:
+        return self.run_dir
+
+    @property
+    def rootfs(self) -> Path:
+        return self.run_dir / "rootfs"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.run_dir / "shim"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.data_root / "containers" / self.container_id
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / f"{self.container_id}-json.log"
+
+    def etc_path(self, name: str) -> Path:
+        return self.run_dir / name
+
+
+def etc_files(
+    hostname: str, network_mode: str, *, host_hosts: str = "", host_resolv: str = ""
+) -> dict[str, str]:
+    """The texts of the container's hostname, hosts and resolv.conf files.
+
+    With NetworkMode host the container sees the host's hosts and resolv.conf; otherwise
+    (none, and bridge until networks exist: a private namespace with lo only) it gets
+    localhost entries and its own name, and the host's nameservers without the loopback
+    ones, which would point into the container (Docker's fallback is Google's DNS)."""
+    if network_mode == "host":
+        return {"hostname": hostname + "\n", "hosts": host_hosts or _HOSTS_BASE, "resolv.conf": host_resolv}
+    lines = [line for line in host_resolv.splitlines() if line.strip()]
+    kept = [
+        line for line in lines
+        if not (line.split()[0] == "nameserver" and len(line.split()) > 1
+                and (line.split()[1].startswith("127.") or line.split()[1] == "::1"))
+    ]
+    resolv = "".join(line + "\n" for line in kept)
+    if not any(line.startswith("nameserver") for line in kept):
+        resolv += _FALLBACK_NAMESERVERS
+    return {"hostname": hostname + "\n", "hosts": _HOSTS_BASE + f"127.0.1.1\t{hostname}\n", "resolv.conf": resolv}
+
+
+def read_host_file(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def write_etc_files(paths: ContainerPaths, files: Mapping[str, str]) -> dict[str, str]:
+    """Write the files into the run directory; return name -> host path for build_spec."""
+    written = {}
+    for name, text in files.items():
+        target = paths.etc_path(name)
+        tmp = target.with_name(f".{name}.tmp")
+        tmp.write_text(text)
+        tmp.chmod(0o644)
+        os.replace(tmp, target)
+        written[name] = str(target)
+    return written
+
+
+def mount_rootfs(mounts: Sequence[object], target: Path) -> None:
+    from estiba.snapshots import mount_all
+
+    target.mkdir(mode=0o755, parents=True, exist_ok=True)
+    mount_all(mounts, target)  # type: ignore[arg-type]
+
+
+def unmount_rootfs(target: Path) -> None:
+    """Unmount everything stacked on `target` (detaching a busy one rather than leaking it)."""
+    from estiba.snapshots import unmount
+
+    for _ in range(8):
+        if not os.path.ismount(target):
+            return
+        try:
+            unmount(target)
+        except Conflict:
+            unmount(target, detach=True)
+        except InvalidArgument:
+            return
+
+
+def remove_dirs(paths: ContainerPaths) -> None:
+    unmount_rootfs(paths.rootfs)
+    for directory in (paths.run_dir, paths.data_dir):
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(directory)
