@@ -92,6 +92,8 @@ class EngineContainers:
         self._waiters: list[tuple[str, WaitCondition, asyncio.Future[WaitResult]]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._created_shims: set[str] = set()  # spawned with start=False, not started yet
+        # An attach before start whose create failed (a missing binary): start reports it.
+        self._failed_creates: dict[str, EstibaError] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._restored = False
 
@@ -201,6 +203,8 @@ class EngineContainers:
             transition(record.state, Event.START, container_id=record.id, name=record.name)
             self._exits[record.id] = asyncio.get_running_loop().create_future()
             try:
+                if record.id in self._failed_creates:
+                    raise self._failed_creates.pop(record.id)
                 if record.id in self._created_shims:
                     self._created_shims.discard(record.id)
                     pid = await asyncio.to_thread(self._start_created, record)
@@ -439,6 +443,7 @@ class EngineContainers:
                 record = await asyncio.to_thread(self.store.get, container_id)
                 exit_code = record.exit_code
             record = await asyncio.to_thread(self.store.update_state, record.id, Event.REMOVE)
+            self._failed_creates.pop(record.id, None)
             if record.id in self._created_shims:
                 self._created_shims.discard(record.id)
                 client = self.shim(record.id)
@@ -521,7 +526,12 @@ class EngineContainers:
         async with self._lock(record.id):
             record = await asyncio.to_thread(self.store.get, record.id)
             if record.state is State.CREATED and record.id not in self._created_shims:
-                await asyncio.to_thread(self._spawn, record, False)
+                try:
+                    await asyncio.to_thread(self._spawn, record, False)
+                except EstibaError as exc:
+                    # dockerd creates the process at start: the error belongs to start.
+                    self._failed_creates[record.id] = exc
+                    return _LogOnlySession(config.tty, None)
                 self._created_shims.add(record.id)
         stdin = options.stdin and config.open_stdin
         sock = await asyncio.to_thread(

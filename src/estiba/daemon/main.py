@@ -121,11 +121,13 @@ def open_engine(config: DaemonConfig) -> Iterator[Backends]:
     from estiba.api.backend import Backends
     from estiba.content import LocalContentStore
     from estiba.daemon.images_backend import StoreImageBackend
-    from estiba.daemon.no_containers import NoContainers
+    from estiba.daemon.containers_backend import EngineContainers
+    from estiba.daemon.exec_backend import EngineExecs
     from estiba.daemon.system_backend import HostSystemBackend
     from estiba.engine.events import EventBus
     from estiba.engine.store import ContainerStore
     from estiba.images import ImageStore, ImageUser
+    from estiba.snapshots import OverlaySnapshotter
 
     for root in (config.data_root, config.exec_root, config.socket.parent):
         root.mkdir(mode=0o711, parents=True, exist_ok=True)
@@ -150,8 +152,19 @@ def open_engine(config: DaemonConfig) -> Iterator[Backends]:
             default_runtime=config.default_runtime,
         )
         image_backend = StoreImageBackend(images, tmpdir=config.data_root / "tmp", events=bus)
-        no_containers = NoContainers()
-        yield Backends(system, no_containers, no_containers, image_backend)
+        snapshotter = OverlaySnapshotter(config.data_root / "snapshots")
+        stack.callback(snapshotter.close)
+        container_backend = EngineContainers(
+            containers=containers,
+            images=images,
+            snapshotter=snapshotter,
+            events=bus,
+            exec_root=config.exec_root,
+            data_root=config.data_root,
+            runtime=config.default_runtime,
+        )
+        stack.callback(container_backend.close)
+        yield Backends(system, container_backend, EngineExecs(container_backend), image_backend)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from estiba.runtime import capabilities as caps
 from estiba.runtime import container
 from estiba.runtime import syscalls as sc
 from estiba.runtime.init import namespace_fds_of
+from estiba.runtime.run import SignalForwarder, wait_for_exit
 from estiba.runtime.spec import Process, parse_process, parse_spec
 from estiba.runtime.state import (
     CREATED,
@@ -131,7 +132,11 @@ def exec_process(
     join_fds = namespace_fds_of(state.pid)
     if not detach:
         calls.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+    # As `run` does: signals are caught before the process exists and forwarded to it.
+    forwarder = None if detach else SignalForwarder()
     with contextlib.ExitStack() as undo:
+        if forwarder is not None:
+            undo.callback(forwarder.restore)
         for fd in join_fds.values():
             undo.callback(_close_quietly, fd)
         pid, channel = container.start_child(
@@ -164,11 +169,11 @@ def exec_process(
 
         master = receive_master(ours)
         ours.close()
-    from estiba.runtime.run import _wait
-
     try:
-        status = _wait(exec_pid, master)
+        forwarder.target(exec_pid, master)
+        status = wait_for_exit(exec_pid, master)
     finally:
+        forwarder.restore()
         if master is not None:
             os.close(master)
     return container.exit_code(status)

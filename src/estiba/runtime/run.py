@@ -49,7 +49,7 @@ def run(
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     # Like runc, catch the forwarded signals before the container exists: one arriving
     # between start and the wait would otherwise kill us and orphan the container.
-    forwarder = None if detach else _SignalForwarder()
+    forwarder = None if detach else SignalForwarder()
     try:
         state = container.create(
             container_id,
@@ -78,7 +78,7 @@ def run(
             return 0
         forwarder.target(state.pid, master)
         try:
-            status = _wait(state.pid, master)
+            status = wait_for_exit(state.pid, master)
         finally:
             if master is not None:
                 os.close(master)
@@ -97,7 +97,7 @@ def _report_oom(state) -> None:
             print(f"estiba-runtime: container {state.id} was OOM-killed (memory limit reached)", file=sys.stderr)
 
 
-class _SignalForwarder:
+class SignalForwarder:
     """Sends FORWARDED_SIGNALS on to the container; those that come before its pid is
     known wait, and go once it is."""
 
@@ -127,7 +127,8 @@ class _SignalForwarder:
             signal.signal(signum, handler)
 
 
-def _wait(pid: int, master: int | None) -> int:
+def wait_for_exit(pid: int, master: int | None) -> int:
+    """Wait for our child `pid`, proxying the terminal `master` if there is one; the wait status."""
     proxy = None
     try:
         if master is not None:

@@ -137,3 +137,26 @@ def test_limits_are_visible_in_the_containers_cgroup_mount(any_runtime, make_bun
     result = any_runtime.run(bundle, cid("limits"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(64 * 1024 * 1024), "42", "512", "50000"]
+
+
+def test_exec_forwards_signals_to_its_process(any_runtime, make_bundle):
+    import signal
+    import subprocess
+    import time
+
+    name = cid("execsig")
+    any_runtime.run(make_bundle(args=["sleep", "60"]), name, "-d", check=True)
+    script = "trap 'echo got-term; exit 0' TERM; echo ready; sleep 30 >/dev/null 2>&1 & wait"
+    argv = [*any_runtime.argv, "--root", str(any_runtime.root), "exec", name, "sh", "-c", script]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "got-term" in out, err
+    assert proc.returncode == 0, err
