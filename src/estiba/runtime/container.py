@@ -360,7 +360,7 @@ def create(
         )
         store.save(state)
         if pid_file:
-            atomic_write(os.path.abspath(pid_file), f"{container_pid}".encode(), 0o644)
+            atomic_write(os.path.abspath(pid_file), f"{container_pid}".encode(), 0o644, durable=False)
         undo.pop_all()
     channel.close()
     os.close(state_dir_fd)

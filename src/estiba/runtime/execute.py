@@ -160,7 +160,7 @@ def exec_process(
     for fd in join_fds.values():
         _close_quietly(fd)
     if pid_file:
-        atomic_write(os.path.abspath(pid_file), str(exec_pid).encode(), 0o644)
+        atomic_write(os.path.abspath(pid_file), str(exec_pid).encode(), 0o644, durable=False)
     if detach:
         return 0
     master = None

@@ -14,6 +14,7 @@ import re
 from typing import NamedTuple
 
 from estiba.errors import Conflict, InvalidArgument, NotFound
+from estiba.fsutil import atomic_write
 
 DEFAULT_ROOT = "/run/estiba-runtime"
 STATE_FILE = "state.json"
@@ -53,30 +54,6 @@ class ContainerState(NamedTuple):
         return cls(**data)
 
 
-def atomic_write(path: str, data: bytes, mode: int = 0o600, *, durable: bool = False) -> None:
-    """Write by rename so readers never see half a file.
-
-    Runtime state describes processes, which a reboot ends anyway (it lives in /run, as
-    runc's does), so it is not fsynced unless `durable` asks for it.
-    """
-    directory = os.path.dirname(path) or "."
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    try:
-        os.write(fd, data)
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if durable:
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 class StateStore:
     """The runtime's state directory (`--root`)."""
 
@@ -99,7 +76,8 @@ class StateStore:
 
     def save(self, state: ContainerState) -> None:
         path = os.path.join(self.dir_of(state.id), STATE_FILE)
-        atomic_write(path, json.dumps(state.to_json()).encode())
+        # Runtime state lives in /run and describes processes: no fsync (as runc).
+        atomic_write(path, json.dumps(state.to_json()).encode(), 0o600, durable=False)
 
     def load(self, container_id: str) -> ContainerState:
         path = os.path.join(self.dir_of(container_id), STATE_FILE)

@@ -20,6 +20,7 @@ import socket
 import time
 
 from estiba.errors import Conflict, InvalidArgument
+from estiba.fsutil import atomic_write
 
 SHIM_PID = "shim.pid"
 CONTAINER_PID = "pid"
@@ -47,30 +48,6 @@ def rfc3339nano(ns: int | None = None) -> str:
     stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{nanos:09d}".rstrip("0")
     return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"
-
-
-def atomic_write(path: str, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
-    """Temporary file, fsync, rename, fsync the directory: readers see all or nothing.
-
-    Pid files skip the fsyncs (`durable=False`): a crash that loses them ends the
-    processes they name anyway."""
-    directory = os.path.dirname(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    try:
-        os.write(fd, data)
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if not durable:
-        return
-    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def write_json(path: str, value: object) -> None:
