@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from estiba.images import HistoryItem, Image, ImageConfig
+from estiba.images.model import EMPTY_CONTAINER_CONFIG
 from estiba.images._records import unix_time
 
 __all__ = ["history_json", "inspect_json", "summary_json"]
@@ -13,26 +14,6 @@ _NO_TAG = "<none>:<none>"
 _NO_DIGEST = "<none>@<none>"
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
-# Every key docker inspect shows in Config, with dockerd's empty values.
-_EMPTY_CONFIG: dict[str, Any] = {
-    "Hostname": "",
-    "Domainname": "",
-    "User": "",
-    "AttachStdin": False,
-    "AttachStdout": False,
-    "AttachStderr": False,
-    "Tty": False,
-    "OpenStdin": False,
-    "StdinOnce": False,
-    "Env": None,
-    "Cmd": None,
-    "Image": "",
-    "Volumes": None,
-    "WorkingDir": "",
-    "Entrypoint": None,
-    "OnBuild": None,
-    "Labels": None,
-}
 
 
 def summary_json(image: Image) -> dict[str, Any]:
@@ -53,7 +34,7 @@ def summary_json(image: Image) -> dict[str, Any]:
 
 def inspect_json(image: Image, config: ImageConfig) -> dict[str, Any]:
     """The ImageInspect document of GET /images/{name}/json."""
-    container_config = {**_EMPTY_CONFIG, **config.config.to_json()}
+    container_config = {**EMPTY_CONTAINER_CONFIG, **config.config.to_json()}
     comment = config.history[-1].comment if config.history else ""
     return {
         "Id": image.id,
@@ -63,7 +44,7 @@ def inspect_json(image: Image, config: ImageConfig) -> dict[str, Any]:
         "Comment": comment,
         "Created": config.created or _ZERO_TIME,
         "Container": "",
-        "ContainerConfig": dict(_EMPTY_CONFIG),
+        "ContainerConfig": dict(EMPTY_CONTAINER_CONFIG),
         "DockerVersion": "",
         "Author": config.author,
         "Config": container_config,

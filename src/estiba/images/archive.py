@@ -25,29 +25,10 @@ from estiba.images import mediatypes as mt
 from estiba.images._archive_load import LoadedImage, load
 from estiba.images._records import Image, unix_time
 from estiba.images.layers import open_layer
-from estiba.images.model import ImageConfig
+from estiba.images.model import EMPTY_CONTAINER_CONFIG, ImageConfig
 from estiba.images.reference import Reference, is_image_id, parse_reference
 from estiba.images.store import ImageStore
 
-_EMPTY_V1_CONTAINER_CONFIG = {
-    "Hostname": "",
-    "Domainname": "",
-    "User": "",
-    "AttachStdin": False,
-    "AttachStdout": False,
-    "AttachStderr": False,
-    "Tty": False,
-    "OpenStdin": False,
-    "StdinOnce": False,
-    "Env": None,
-    "Cmd": None,
-    "Image": "",
-    "Volumes": None,
-    "WorkingDir": "",
-    "Entrypoint": None,
-    "OnBuild": None,
-    "Labels": None,
-}
 
 
 @dataclass
@@ -175,12 +156,12 @@ def _v1_json(config: ImageConfig, *, top: bool) -> dict[str, object]:
     if not top:
         return {
             "created": "1970-01-01T00:00:00Z",
-            "container_config": _EMPTY_V1_CONTAINER_CONFIG,
+            "container_config": EMPTY_CONTAINER_CONFIG,
             "os": config.os,
         }
     full = config.to_json()
     v1: dict[str, object] = {k: v for k, v in full.items() if k not in ("rootfs", "history")}
-    v1.setdefault("container_config", _EMPTY_V1_CONTAINER_CONFIG)
+    v1.setdefault("container_config", EMPTY_CONTAINER_CONFIG)
     return v1
 
 

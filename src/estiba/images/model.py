@@ -306,3 +306,25 @@ __all__ = [
     "load_json",
     "parse_manifest",
 ]
+
+# Every key of a container config (image `container_config`, inspect's `Config`) with
+# dockerd's empty values: what Docker writes where an image has no such config.
+EMPTY_CONTAINER_CONFIG: dict[str, Any] = {
+    "Hostname": "",
+    "Domainname": "",
+    "User": "",
+    "AttachStdin": False,
+    "AttachStdout": False,
+    "AttachStderr": False,
+    "Tty": False,
+    "OpenStdin": False,
+    "StdinOnce": False,
+    "Env": None,
+    "Cmd": None,
+    "Image": "",
+    "Volumes": None,
+    "WorkingDir": "",
+    "Entrypoint": None,
+    "OnBuild": None,
+    "Labels": None,
+}
