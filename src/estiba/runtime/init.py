@@ -119,6 +119,13 @@ def _create_sequence(ctx: InitContext) -> None:
     calls = ctx.calls
     channel = ctx.channel
     channel.expect(Msg.GO)  # the parent has put us in the container's cgroup
+    # Our cgroup paths as the host names them: read before a cgroup namespace would
+    # rename them to "/" (binding "/" would show the host's whole hierarchy).
+    cgroup_mounts = (
+        rootfs.host_cgroup_mounts(cgroup_namespace=spec.linux.namespace("cgroup") is not None)
+        if any(m.type == "cgroup" for m in spec.mounts)
+        else []
+    )
 
     # 1. Namespaces: the user namespace first, since it owns the ones made after it.
     _enter_user_namespace(ctx, spec)
@@ -144,7 +151,6 @@ def _create_sequence(ctx: InitContext) -> None:
         calls.set_interface_up("lo")
 
     # 2. The root filesystem, still seeing the host so that bind sources resolve.
-    cgroup_mounts = rootfs.host_cgroup_mounts() if any(m.type == "cgroup" for m in spec.mounts) else []
     rootfs.prepare_root(calls, spec)
     rootfs.mount_all(calls, spec, cgroup_mounts)
     dev_is_bind = any(m.destination == "/dev" and rootfs.plan_mount(m).kind == "bind" for m in spec.mounts)

@@ -242,14 +242,23 @@ def _bind(calls: sc.Syscalls, plan: MountPlan, dest: str) -> None:
 def _mount_cgroup(
     calls: sc.Syscalls, plan: MountPlan, dest: str, cgroup_mounts: list[tuple[str, str, str]]
 ) -> None:
-    """Mount the container's cgroups: cgroup2 directly, or one tmpfs holding each v1 hierarchy.
+    """Mount the container's cgroups: one tmpfs holding each v1 hierarchy, or on a v2 host
+    its own subtree (bound, like runc, so the host's other cgroups stay out of view), or a
+    fresh cgroup2 mount, which a private cgroup namespace roots at the container's cgroup.
 
     `cgroup_mounts` is (host mount point, subsystems option, container's cgroup path) for
-    each v1 hierarchy; empty on a pure v2 host.
+    each v1 hierarchy, or one entry with no subsystems for the v2 subtree to bind; empty
+    for a fresh cgroup2 mount.
     """
     _mkdir_p(dest)
     if not cgroup_mounts:
         calls.mount("cgroup2", dest, "cgroup2", plan.flags, None)
+        return
+    if len(cgroup_mounts) == 1 and not cgroup_mounts[0][1]:
+        mount_point, _, cgroup_path = cgroup_mounts[0]
+        source = os.path.join(mount_point, cgroup_path.lstrip("/"))
+        calls.mount(source, dest, "bind", sc.MS_BIND | sc.MS_REC)
+        calls.mount(source, dest, "bind", plan.flags | sc.MS_BIND | sc.MS_REMOUNT)
         return
     calls.mount("tmpfs", dest, "tmpfs", plan.flags & ~sc.MS_RDONLY, "mode=755")
     for mount_point, subsystems, cgroup_path in cgroup_mounts:
@@ -262,24 +271,28 @@ def _mount_cgroup(
         calls.mount(None, dest, None, (plan.flags & ~sc.MS_BIND) | sc.MS_REMOUNT | sc.MS_RDONLY)
 
 
-def host_cgroup_mounts() -> list[tuple[str, str, str]]:
-    """The v1 cgroup hierarchies visible now, with this process's cgroup in each."""
+def host_cgroup_mounts(cgroup_namespace: bool = False) -> list[tuple[str, str, str]]:
+    """What `_mount_cgroup` needs: the v1 hierarchies visible now, with this process's
+    cgroup in each; on a pure v2 host the cgroup2 mount and our cgroup in it (nothing
+    when a cgroup namespace will root a fresh cgroup2 mount for us)."""
     own: dict[str, str] = {}
     try:
         with open("/proc/self/cgroup") as handle:
             for line in handle:
                 _, controllers, path = line.rstrip("\n").split(":", 2)
                 for controller in controllers.split(","):
-                    if controller:
-                        own[controller] = path
+                    own[controller] = path  # "" is the v2 hierarchy ("0::/path")
         with open("/proc/self/mountinfo") as handle:
             lines = handle.readlines()
     except OSError:
         return []
     result = []
+    unified = None
     for line in lines:
         fields = line.split()
         separator = fields.index("-")
+        if fields[separator + 1] == "cgroup2" and unified is None and "" in own:
+            unified = (_unescape(fields[4]), "", own[""])
         if fields[separator + 1] != "cgroup":
             continue
         options = fields[separator + 3].split(",")
@@ -288,6 +301,8 @@ def host_cgroup_mounts() -> list[tuple[str, str, str]]:
         if key is None:
             continue
         result.append((_unescape(fields[4]), ",".join(subsystems), own[key]))
+    if not result and unified is not None and not cgroup_namespace:
+        return [unified]
     return result
 
 

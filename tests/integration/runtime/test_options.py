@@ -160,3 +160,20 @@ def test_exec_forwards_signals_to_its_process(any_runtime, make_bundle):
             proc.wait()
     assert "got-term" in out, err
     assert proc.returncode == 0, err
+
+
+def test_a_cgroup_namespace_shows_only_the_containers_own_cgroups(any_runtime, make_bundle):
+    def edit(spec):
+        spec["linux"]["namespaces"].append({"type": "cgroup"})
+
+    bundle = make_bundle(edit, args=sh(
+        "find /sys/fs/cgroup/pids/ -mindepth 1 -maxdepth 1 -type d | wc -l; grep pids /proc/self/cgroup"
+    ))
+    if not os.path.isdir("/sys/fs/cgroup/pids"):
+        pytest.skip("needs the v1 pids hierarchy")
+    result = any_runtime.run(bundle, cid("cgns"))
+    assert result.returncode == 0, result.stderr
+    # No host cgroup (not even the container's siblings) is in view, and our own is "/".
+    count, own = result.stdout.split()
+    assert count == "0"
+    assert own.endswith(":pids:/")

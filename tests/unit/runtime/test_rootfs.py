@@ -161,3 +161,12 @@ def test_secure_join_detects_loops(tmp_path):
     os.symlink("a", tmp_path / "b")
     with pytest.raises(OSError, match="too many symlinks"):
         secure_join(str(tmp_path), "/a/x")
+
+
+def test_cgroup_v2_without_a_namespace_binds_the_containers_subtree(tmp_path):
+    calls = sc.RecordingSyscalls()
+    plan = rootfs.plan_mount(Mount("/sys/fs/cgroup", "cgroup", "cgroup", ("nosuid", "ro")))
+    rootfs.mount_one(calls, str(tmp_path), plan, [("/sys/fs/cgroup", "", "/estiba/c1")])
+    dest = str(tmp_path / "sys/fs/cgroup")
+    assert calls.calls[0] == ("mount", "/sys/fs/cgroup/estiba/c1", dest, "bind", sc.MS_BIND | sc.MS_REC, None)
+    assert calls.calls[1][4] == sc.MS_NOSUID | sc.MS_RDONLY | sc.MS_BIND | sc.MS_REMOUNT
