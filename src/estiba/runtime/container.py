@@ -21,7 +21,7 @@ from estiba.runtime import capabilities as caps
 from estiba.runtime import syscalls as sc
 from estiba.runtime.hooks import run_hooks
 from estiba.runtime.init import InitContext, child_main
-from estiba.runtime.spec import Process, Spec, load_bundle
+from estiba.runtime.spec import Hooks, Process, Spec, load_bundle, parse_hooks
 from estiba.runtime.state import (
     CREATED,
     DEFAULT_ROOT,
@@ -383,13 +383,8 @@ def start(container_id: str, *, root: str = DEFAULT_ROOT) -> ContainerState:
     fifo_path = os.path.join(store.dir_of(container_id), EXEC_FIFO)
     _release_fifo(fifo_path, state)
     os.unlink(fifo_path)
-    spec_hooks = _spec_of(state)
-    if spec_hooks is not None and spec_hooks.hooks.poststart:
-        live = spec_state(state.id, RUNNING, state.pid, state.bundle, state.annotations)
-        try:
-            run_hooks("poststart", spec_hooks.hooks.poststart, live)
-        except SystemFault as exc:
-            print(f"estiba-runtime: warning: {exc}", file=sys.stderr)
+    live = spec_state(state.id, RUNNING, state.pid, state.bundle, state.annotations)
+    _run_hooks_or_warn("poststart", _hooks_of(state).poststart, live)
     return state
 
 
@@ -416,13 +411,17 @@ def _release_fifo(fifo_path: str, state: ContainerState) -> None:
         os.close(fd)
 
 
-def _spec_of(state: ContainerState) -> Spec | None:
-    from estiba.runtime.spec import parse_spec
+def _hooks_of(state: ContainerState) -> Hooks:
+    """The hooks of a created container: only that section of its (validated) config."""
+    return parse_hooks(state.config.get("hooks"))
 
+
+def _run_hooks_or_warn(stage: str, hooks: tuple, state: dict) -> None:
+    """poststart and poststop: the spec says a failure is a warning, and the rest goes on."""
     try:
-        return parse_spec(state.config, state.bundle)
-    except Exception:  # noqa: BLE001 - the bundle may be gone; hooks are then skipped
-        return None
+        run_hooks(stage, hooks, state)
+    except SystemFault as exc:
+        print(f"estiba-runtime: warning: {exc}", file=sys.stderr)
 
 
 def state_of(container_id: str, *, root: str = DEFAULT_ROOT) -> dict:
@@ -513,14 +512,9 @@ def delete(container_id: str, *, force: bool = False, root: str = DEFAULT_ROOT) 
         manager.kill_all(signal.SIGKILL)
         wait_gone(state.pid, state.init_start_time)
     manager.destroy()
-    spec = _spec_of(state)
     store.remove(container_id)
-    if spec is not None and spec.hooks.poststop:
-        stopped = spec_state(state.id, STOPPED, 0, state.bundle, state.annotations)
-        try:
-            run_hooks("poststop", spec.hooks.poststop, stopped)
-        except SystemFault as exc:
-            print(f"estiba-runtime: warning: {exc}", file=sys.stderr)
+    stopped = spec_state(state.id, STOPPED, 0, state.bundle, state.annotations)
+    _run_hooks_or_warn("poststop", _hooks_of(state).poststop, stopped)
 
 
 def pause(container_id: str, *, root: str = DEFAULT_ROOT) -> None:

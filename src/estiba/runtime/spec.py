@@ -283,7 +283,7 @@ def _parse_mounts(raw: Any) -> tuple[Mount, ...]:
     return tuple(mounts)
 
 
-def _parse_hooks(raw: Any) -> Hooks:
+def parse_hooks(raw: Any) -> Hooks:
     raw = _typed(raw, dict, "hooks", {})
     names = {
         "prestart": "prestart",
@@ -465,7 +465,7 @@ def parse_spec(raw: Any, bundle: str) -> Spec:
         hostname=_typed(raw.get("hostname"), str, "hostname", ""),
         domainname=_typed(raw.get("domainname"), str, "domainname", ""),
         mounts=_parse_mounts(raw.get("mounts")),
-        hooks=_parse_hooks(raw.get("hooks")),
+        hooks=parse_hooks(raw.get("hooks")),
         annotations=dict(annotations),
         linux=linux,
     )
