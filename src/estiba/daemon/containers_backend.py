@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import signal as signals
+import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import ExitStack
@@ -243,15 +244,17 @@ class EngineContainers:
             paths.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             rootfs.mount_rootfs(self.snapshots.mounts(record.id), paths.rootfs)
             undo.callback(rootfs.unmount_rootfs, paths.rootfs)
+            # dockerd's default hostname: the short id, the host's own name with --network host.
+            hostname = socket.gethostname() if host.network_mode == "host" else record.short_id
             files = rootfs.etc_files(
-                record.short_id, host.network_mode,
+                config.hostname or hostname, host.network_mode,
                 host_hosts=rootfs.read_host_file("/etc/hosts"),
                 host_resolv=rootfs.read_host_file("/etc/resolv.conf"),
             )
             etc = rootfs.write_etc_files(paths, files)
             spec = build_spec(
                 ImageConfig(), config, host, rootfs=str(paths.rootfs), container_id=record.id,
-                hostname=record.short_id, etc_files=etc, init_path=None,
+                hostname=hostname, etc_files=etc, init_path=None,
             )
             write_bundle(paths.bundle, spec)
             log_config = host.log_config if hasattr(host, "log_config") else None
@@ -285,8 +288,12 @@ class EngineContainers:
         with contextlib.suppress(EstibaError):
             await asyncio.to_thread(self.store.update_state, record.id, None, exit_code=code, error=message)
         if record.host_config.get("AutoRemove"):
-            with contextlib.suppress(EstibaError):
-                await self._remove(record.id, force=True, exit_code=code)
+            # After start_container has let go of the container's lock.
+            self._spawn_task(self._auto_remove(record.id, code))
+
+    async def _auto_remove(self, container_id: str, code: int) -> None:
+        with contextlib.suppress(EstibaError):
+            await self._remove(container_id, force=True, exit_code=code)
 
     def _release(self, container_id: str, client: Any) -> None:
         """Wait for the shim to end, then unmount the container's root."""
@@ -297,7 +304,7 @@ class EngineContainers:
         """Await the shim's report of the exit; release the root; record it; AutoRemove."""
         client = self.shim(container_id)
         try:
-            status = await asyncio.to_thread(client.wait)
+            status = await in_daemon_thread(client.wait)
         except EstibaError as exc:
             status = {"exit_code": 255, "oom_killed": False, "finished_at": rfc3339_now(), "error": str(exc)}
         await asyncio.to_thread(self._release, container_id, client)
@@ -509,8 +516,6 @@ class EngineContainers:
     # --- attach and resize ------------------------------------------------------------
 
     async def attach_container(self, ref: str, options: AttachOptions) -> Session:
-        from estiba.shim.attach import AttachRequest  # noqa: F401 - the protocol's home
-
         record = await self._get(ref)
         config = record.container_config()
         if record.state not in (State.CREATED, State.RUNNING, State.PAUSED):
@@ -611,6 +616,33 @@ class _LogOnlySession:
 
 def _unsupported(what: str, record: ContainerRecord) -> NoReturn:
     raise Unsupported(f"`docker {what}` is not supported by estibad yet", hint=f"container {record.short_id}")
+
+
+def in_daemon_thread(function: Any, *args: Any) -> asyncio.Future[Any]:
+    """Run a long wait (a container's or an exec's end) in a daemon thread rather than
+    the loop's executor, which asyncio.run joins at shutdown: a stopping daemon must not
+    wait for its containers (they outlive it)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = function(*args), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="estiba-wait", daemon=True).start()
+    return future
 
 
 def _await_release(client: Any) -> None:

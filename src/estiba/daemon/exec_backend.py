@@ -15,7 +15,7 @@ from dataclasses import asdict
 from typing import Any
 
 from estiba.api.types import ExecConfig, ExecStartOptions, JSONObject, Session
-from estiba.daemon.containers_backend import EngineContainers
+from estiba.daemon.containers_backend import EngineContainers, in_daemon_thread
 from estiba.daemon.sessions import SocketSession
 from estiba.engine.names import new_id
 from estiba.engine.store import ExecRecord, rfc3339_now
@@ -106,7 +106,9 @@ class EngineExecs:
 
         async def record_exit() -> None:
             try:
-                status = await asyncio.to_thread(client.wait_exec, exec_id, None if sock is None else EXIT_RECORD_TIMEOUT)
+                status = await in_daemon_thread(
+                    client.wait_exec, exec_id, None if sock is None else EXIT_RECORD_TIMEOUT
+                )
                 code = int(status.get("exit_code") or 0)
             except EstibaError:
                 code = 126 if client.exec_status(exec_id) is None else 0
