@@ -12,28 +12,13 @@ from typing import Any
 
 from estiba.engine.states import State
 from estiba.engine.store import ZERO_TIME, ContainerRecord
+from estiba.images.model import EMPTY_CONTAINER_CONFIG
+from estiba.units import human_duration
 
 __all__ = ["human_duration", "inspect_document", "parse_rfc3339_ns", "status_text", "summary_document"]
 
-_CONFIG_DEFAULTS: dict[str, Any] = {
-    "Hostname": "",
-    "Domainname": "",
-    "User": "",
-    "AttachStdin": False,
-    "AttachStdout": False,
-    "AttachStderr": False,
-    "Tty": False,
-    "OpenStdin": False,
-    "StdinOnce": False,
-    "Env": None,
-    "Cmd": None,
-    "Image": "",
-    "Volumes": None,
-    "WorkingDir": "",
-    "Entrypoint": None,
-    "OnBuild": None,
-    "Labels": {},
-}
+# Docker's empty container config, but inspect shows no labels as {} rather than null.
+_CONFIG_DEFAULTS: dict[str, Any] = {**EMPTY_CONTAINER_CONFIG, "Labels": {}}
 
 
 def parse_rfc3339_ns(text: str) -> int:
@@ -44,34 +29,6 @@ def parse_rfc3339_ns(text: str) -> int:
     main, _, fraction = text.partition(".")
     seconds = datetime.fromisoformat(main + "+00:00").timestamp()
     return int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9] or 0)
-
-
-def human_duration(seconds: float) -> str:
-    """Docker's units.HumanDuration ("Less than a second", "5 seconds", "About a minute")."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(s / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
 
 
 def status_text(record: ContainerRecord, now_ns: int | None = None) -> str:
