@@ -1,4 +1,4 @@
-"""`estiba restart`: stop then start containers."""
+"""`estiba restart`: stop then start containers (stop's flags, the restart route)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,9 @@ import argparse
 
 from estiba.cli.base import Context, for_each
 from estiba.cli.client import quote_ref
+from estiba.cli.commands.stop import configure
 
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-t",
-        "--time",
-        "--timeout",
-        type=int,
-        default=None,
-        dest="time",
-        help="Seconds to wait before killing the container",
-    )
-    parser.add_argument("-s", "--signal", default=None, help="Signal to send to the container")
-    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+__all__ = ["configure", "execute"]
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
