@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import shutil
 import signal as signals
 import socket
 import threading
@@ -49,7 +47,8 @@ from estiba.daemon import rootfs
 from estiba.daemon.container_documents import inspect_document, summary_document
 from estiba.daemon.container_logs import log_chunks
 from estiba.daemon.rootfs import ContainerPaths
-from estiba.daemon.sessions import SocketSession
+from estiba.daemon.container_setup import log_limits, runtime_path, stored_config
+from estiba.daemon.sessions import LogOnlySession, SocketSession
 from estiba.engine.config import ContainerConfig, ImageConfig, parse_signal
 from estiba.engine.events import EventBus
 from estiba.engine.names import new_id
@@ -85,7 +84,7 @@ class EngineContainers:
         self.bus = events
         self.exec_root = Path(exec_root)
         self.data_root = Path(data_root)
-        self.runtime = _runtime_path(runtime)
+        self.runtime = runtime_path(runtime)
         self.runtime_root = str(self.exec_root / "runtime")
         self._fork_server: Any = None
         self._fork_lock = threading.Lock()
@@ -186,7 +185,7 @@ class EngineContainers:
                     image_id=image.id,
                     image_ref=parsed.image,
                     created=rfc3339_now(),
-                    config=_stored_config(body, merged),
+                    config=stored_config(body, merged),
                     host_config=dict(body.get("HostConfig") or {}),
                     labels=dict(merged.labels),
                     state_dir=str(self.paths(container_id).state_dir),
@@ -268,7 +267,7 @@ class EngineContainers:
                 open_stdin=config.open_stdin,
                 stdin_once=config.stdin_once,
                 log_path=str(paths.log_path),
-                **_log_limits(log_config),
+                **log_limits(log_config),
             )
             # A failed spawn has written exit.json; its shim cleans up, then the root goes.
             undo.callback(_await_release, ShimClient(str(paths.state_dir)))
@@ -527,7 +526,7 @@ class EngineContainers:
                                 LogsOptions(stdout=options.stdout, stderr=options.stderr),
                                 lambda: False)
         if not options.stream or record.state not in (State.CREATED, State.RUNNING, State.PAUSED):
-            return _LogOnlySession(config.tty, before)
+            return LogOnlySession(config.tty, before)
         async with self._lock(record.id):
             record = await asyncio.to_thread(self.store.get, record.id)
             if record.state is State.CREATED and record.id not in self._created_shims:
@@ -536,7 +535,7 @@ class EngineContainers:
                 except EstibaError as exc:
                     # dockerd creates the process at start: the error belongs to start.
                     self._failed_creates[record.id] = exc
-                    return _LogOnlySession(config.tty, None)
+                    return LogOnlySession(config.tty, None)
                 self._created_shims.add(record.id)
         stdin = options.stdin and config.open_stdin
         sock = await asyncio.to_thread(
@@ -584,36 +583,6 @@ class EngineContainers:
         _unsupported("cp", await self._get(ref))
 
 
-class _LogOnlySession:
-    """An attach with logs=1 and stream=0: the log replayed, nothing live."""
-
-    def __init__(self, tty: bool, chunks: AsyncIterator[Any] | None) -> None:
-        self._tty = tty
-        self._chunks = chunks
-
-    tty = property(lambda self: self._tty)
-    stdin = property(lambda self: False)
-    detach_keys = property(lambda self: "")
-
-    @property
-    def output(self) -> AsyncIterator[Any]:
-        return self._output()
-
-    async def _output(self) -> AsyncIterator[Any]:
-        if self._chunks is not None:
-            async for chunk in self._chunks:
-                yield chunk
-
-    async def write_stdin(self, data: bytes) -> None:
-        return None
-
-    async def close_stdin(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-
 def _unsupported(what: str, record: ContainerRecord) -> NoReturn:
     raise Unsupported(f"`docker {what}` is not supported by estibad yet", hint=f"container {record.short_id}")
 
@@ -648,54 +617,3 @@ def in_daemon_thread(function: Any, *args: Any) -> asyncio.Future[Any]:
 def _await_release(client: Any) -> None:
     with contextlib.suppress(EstibaError):
         client.wait_released(RELEASE_TIMEOUT)
-
-
-def _runtime_path(runtime: str) -> str:
-    if runtime == "estiba" or os.path.isabs(runtime):
-        return runtime
-    found = shutil.which(runtime)
-    if found is None:
-        raise InvalidArgument(f"runtime {runtime!r} not found", hint="install it or give its absolute path")
-    return found
-
-
-def _log_limits(log_config: Any) -> dict[str, int]:
-    options = dict(getattr(log_config, "config", None) or {})
-    limits = {}
-    if "max-size" in options:
-        limits["log_max_size"] = _size(options["max-size"])
-    if "max-file" in options:
-        limits["log_max_files"] = int(options["max-file"])
-    return limits
-
-
-def _size(text: str) -> int:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    text = text.strip().lower().rstrip("b")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
-def _stored_config(body: JSONObject, merged: ContainerConfig) -> dict[str, Any]:
-    """The create body as sent (Config part), with dockerd's image merge applied: what
-    inspect shows, and what `ContainerConfig.from_api` reads back (the merge is idempotent)."""
-    stored = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
-    stored.update(
-        Image=merged.image,
-        User=merged.user,
-        Env=list(merged.env),
-        Cmd=None if merged.cmd is None else list(merged.cmd),
-        Entrypoint=None if merged.entrypoint is None else list(merged.entrypoint),
-        WorkingDir=merged.working_dir,
-        Labels=dict(merged.labels),
-    )
-    if merged.stop_signal:
-        stored["StopSignal"] = merged.stop_signal
-    if merged.exposed_ports:
-        stored["ExposedPorts"] = {p: {} for p in merged.exposed_ports}
-    if merged.volumes:
-        stored["Volumes"] = {v: {} for v in merged.volumes}
-    return stored
-
-

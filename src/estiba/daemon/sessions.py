@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from estiba.api.types import OutputChunk, StreamKind
 
@@ -106,3 +107,33 @@ class SocketSession:
         if not self._closed:
             self._closed = True
             self._sock.close()
+
+
+class LogOnlySession:
+    """An attach with logs=1 and stream=0: the log replayed, nothing live."""
+
+    def __init__(self, tty: bool, chunks: AsyncIterator[Any] | None) -> None:
+        self._tty = tty
+        self._chunks = chunks
+
+    tty = property(lambda self: self._tty)
+    stdin = property(lambda self: False)
+    detach_keys = property(lambda self: "")
+
+    @property
+    def output(self) -> AsyncIterator[Any]:
+        return self._output()
+
+    async def _output(self) -> AsyncIterator[Any]:
+        if self._chunks is not None:
+            async for chunk in self._chunks:
+                yield chunk
+
+    async def write_stdin(self, data: bytes) -> None:
+        return None
+
+    async def close_stdin(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -8,7 +8,6 @@ step it made (process, cgroup, state directory), in reverse order.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys

@@ -16,7 +16,7 @@ from estiba.daemon.container_documents import (
     summary_document,
 )
 from estiba.daemon.container_logs import log_chunks, select_entries
-from estiba.daemon.containers_backend import _log_limits, _stored_config
+from estiba.daemon.container_setup import log_limits, stored_config
 from estiba.daemon.exec_backend import exec_process
 from estiba.daemon.rootfs import ContainerPaths, etc_files
 from estiba.daemon.sessions import decode_stream
@@ -159,14 +159,14 @@ def test_exec_process_keeps_the_containers_security() -> None:
 def test_stored_config_is_the_merge_and_reads_back() -> None:
     body = {"Image": "busybox", "Cmd": None, "HostConfig": {"NetworkMode": "none"}}
     merged = ContainerConfig.from_api(body).merged_with(ImageConfig.from_oci({"Cmd": ["sh"], "Env": ["PATH=/bin"]}))
-    stored = _stored_config(body, merged)
+    stored = stored_config(body, merged)
     assert stored["Cmd"] == ["sh"] and stored["Env"] == ["PATH=/bin"] and "HostConfig" not in stored
     again = ContainerConfig.from_api({**stored, "HostConfig": body["HostConfig"]})
     assert again.process_args() == ["sh"]
 
 
 def test_log_limits_from_log_opts() -> None:
-    assert _log_limits(LogConfig("json-file", {"max-size": "1m", "max-file": "2"})) == {
+    assert log_limits(LogConfig("json-file", {"max-size": "1m", "max-file": "2"})) == {
         "log_max_size": 1 << 20, "log_max_files": 2,
     }
-    assert _log_limits(LogConfig()) == {}
+    assert log_limits(LogConfig()) == {}
