@@ -7,37 +7,18 @@ import threading
 from types import TracebackType
 from typing import BinaryIO
 
-from estiba.content._ingest import Ingest, Source
+from estiba.content._ingest import Ingest
 from estiba.content.descriptor import OCTET_STREAM, Descriptor, check_digest
-from estiba.content.store import write_blob
+from estiba.content.store import StoreBase
 from estiba.errors import InvalidArgument, NotFound
 
 
-class MemoryContentStore:
+class MemoryContentStore(StoreBase):
     """Blobs in a dict; commits are atomic under a lock."""
 
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
         self._lock = threading.Lock()
-
-    def writer(
-        self,
-        *,
-        expected: str | None = None,
-        size: int | None = None,
-        media_type: str = OCTET_STREAM,
-    ) -> MemoryWriter:
-        return MemoryWriter(self, Ingest(expected, size, media_type))
-
-    def write(
-        self,
-        data: Source,
-        *,
-        expected: str | None = None,
-        size: int | None = None,
-        media_type: str = OCTET_STREAM,
-    ) -> Descriptor:
-        return write_blob(self, data, expected=expected, size=size, media_type=media_type)
 
     def open(self, digest: str) -> BinaryIO:
         return io.BytesIO(self._get(digest))
@@ -123,3 +104,7 @@ class MemoryWriter:
     def _check_open(self) -> None:
         if self._done:
             raise InvalidArgument("content writer is already committed or aborted")
+
+
+# The writer class is defined after the store that names it.
+MemoryContentStore.writer_class = MemoryWriter

@@ -151,7 +151,33 @@ def read_blob(store: ContentStore, digest: str, *, max_size: int = MAX_METADATA_
     return data
 
 
-class LocalContentStore:
+class StoreBase:
+    """`writer` and `write` for every store: a store names its writer class, and a
+    whole-blob write is a writer fed from the source."""
+
+    writer_class: type
+
+    def writer(
+        self,
+        *,
+        expected: str | None = None,
+        size: int | None = None,
+        media_type: str = OCTET_STREAM,
+    ) -> ContentWriter:
+        return self.writer_class(self, Ingest(expected, size, media_type))
+
+    def write(
+        self,
+        data: Source,
+        *,
+        expected: str | None = None,
+        size: int | None = None,
+        media_type: str = OCTET_STREAM,
+    ) -> Descriptor:
+        return write_blob(self, data, expected=expected, size=size, media_type=media_type)
+
+
+class LocalContentStore(StoreBase):
     """A ContentStore in a directory: `<root>/blobs/sha256/<hex>`, staged in `<root>/ingest`."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -176,25 +202,6 @@ class LocalContentStore:
         if not path.is_file():
             raise NotFound(f"blob {digest} not found")
         return path
-
-    def writer(
-        self,
-        *,
-        expected: str | None = None,
-        size: int | None = None,
-        media_type: str = OCTET_STREAM,
-    ) -> LocalWriter:
-        return LocalWriter(self, Ingest(expected, size, media_type))
-
-    def write(
-        self,
-        data: Source,
-        *,
-        expected: str | None = None,
-        size: int | None = None,
-        media_type: str = OCTET_STREAM,
-    ) -> Descriptor:
-        return write_blob(self, data, expected=expected, size=size, media_type=media_type)
 
     def open(self, digest: str) -> BinaryIO:
         try:
@@ -348,3 +355,7 @@ def _write_fault(exc: OSError) -> SystemFault:
     if exc.errno == errno.ENOSPC:
         return SystemFault("no space left for the content store: free some disk space")
     return SystemFault(f"cannot write to the content store: {exc.strerror}")
+
+
+# The writer class is defined after the store that names it.
+LocalContentStore.writer_class = LocalWriter
