@@ -7,7 +7,6 @@ SCM_RIGHTS, and the test talks to the container's program through that master.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import select
@@ -15,42 +14,14 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.integration.runtime.helpers import cgroup_dirs, container_id, one_line, wait_for, wait_status
+
 SLEEPER = ["/bin/sh", "-c", "echo started; exec sleep 60"]
 INTERACTIVE = 'tty; [ -t 0 ] && echo isatty; read line; echo "got=$line"'
-
-
-def container_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def wait_for(check: Callable[[], object], timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def wait_status(runtime, cid: str, status: str) -> dict:
-    return wait_for(lambda: (s := runtime.state(cid))["status"] == status and s, what=f"{cid} {status}")
-
-
-def one_line(result) -> str:
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
-
-
-def cgroup_dirs(cid: str) -> list[str]:
-    return sorted(glob.glob(f"/sys/fs/cgroup/*/{cid}") + glob.glob(f"/sys/fs/cgroup/*/*/{cid}"))
 
 
 def live_pid(pid: int) -> bool:
