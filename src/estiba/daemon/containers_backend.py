@@ -46,6 +46,7 @@ from estiba.api.types import (
 from estiba.daemon import rootfs
 from estiba.daemon.container_documents import inspect_document, summary_document
 from estiba.daemon.container_logs import log_chunks
+from estiba.daemon.container_ops import ContainerOps
 from estiba.daemon.rootfs import ContainerPaths
 from estiba.daemon.container_setup import log_limits, runtime_path, stored_config
 from estiba.daemon.sessions import LogOnlySession, SocketSession
@@ -64,7 +65,7 @@ DEFAULT_STOP_TIMEOUT = 10
 RELEASE_TIMEOUT = 30.0
 
 
-class EngineContainers:
+class EngineContainers(ContainerOps):
     """ContainerBackend over the container store, the image store, the snapshotter and shims."""
 
     def __init__(
@@ -551,27 +552,7 @@ class EngineContainers:
             raise Conflict(f"Container {record.id} is not running")
         await asyncio.to_thread(self.shim(record.id).resize, height, width)
 
-    # --- not built yet ------------------------------------------------------------------
-
-    async def top_container(self, ref: str, *, ps_args: str) -> TopResult:
-        _unsupported("top", await self._get(ref))
-
-    async def rename_container(self, ref: str, new_name: str) -> None:
-        _unsupported("rename", await self._get(ref))
-
-    async def update_container(self, ref: str, update: JSONObject) -> list[str]:
-        _unsupported("update", await self._get(ref))
-
-    async def container_changes(self, ref: str) -> list[Change]:
-        _unsupported("diff", await self._get(ref))
-
-    async def container_stats(
-        self, ref: str, *, stream: bool, one_shot: bool
-    ) -> AsyncIterator[JSONObject]:
-        _unsupported("stats", await self._get(ref))
-
-    async def export_container(self, ref: str) -> AsyncIterator[bytes]:
-        _unsupported("export", await self._get(ref))
+    # --- a container's files (the storage issue) --------------------------------------
 
     async def stat_container_path(self, ref: str, path: str) -> PathStat:
         _unsupported("cp", await self._get(ref))
