@@ -22,7 +22,8 @@ import logging
 import signal as signals
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable
+import time
+from collections.abc import Awaitable
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
@@ -31,7 +32,6 @@ from typing import Any, NoReturn
 from estiba.api.types import (
     Archive,
     AttachOptions,
-    Change,
     ContainerListOptions,
     CreatedContainer,
     JSONObject,
@@ -39,7 +39,6 @@ from estiba.api.types import (
     Output,
     PathStat,
     Session,
-    TopResult,
     WaitCondition,
     WaitResult,
 )
@@ -53,6 +52,7 @@ from estiba.daemon.sessions import LogOnlySession, SocketSession
 from estiba.engine.config import ContainerConfig, ImageConfig, parse_signal
 from estiba.engine.events import EventBus
 from estiba.engine.names import new_id
+from estiba.engine.restart import STABLE_RUN, Backoff, should_restart
 from estiba.engine.states import Event, State, transition
 from estiba.engine.store import ContainerRecord, ContainerStore, ListFilters, rfc3339_now
 from estiba.errors import Conflict, EstibaError, InvalidArgument, NotFound, Unsupported
@@ -97,6 +97,13 @@ class EngineContainers(ContainerOps):
         self._failed_creates: dict[str, EstibaError] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._restored = False
+        # Restart policies: the pending restart of each container in state restarting, the
+        # containers whose next exit a client caused (not restarted), each one's back-off,
+        # and when each started (monotonic), for the back-off's reset after a stable run.
+        self._restarts: dict[str, asyncio.Task[None]] = {}
+        self._cancelled: set[str] = set()
+        self._backoff: dict[str, Backoff] = {}
+        self._started: dict[str, float] = {}
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -138,17 +145,42 @@ class EngineContainers(ContainerOps):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def restore(self) -> None:
+        """At daemon start: adopt running containers' shims (live restore; exits that
+        happened while no daemon watched are recorded by their monitor), then start the
+        containers whose restart policy says so, and finish interrupted removals."""
+        await self._restore()
+
     async def _restore(self) -> None:
-        """Once per daemon: adopt running containers' shims (live restore) or record the
-        exits that happened while no daemon watched."""
         if self._restored:
             return
         self._restored = True
         records = await asyncio.to_thread(self.store.list, all=True)
+        boot: list[ContainerRecord] = []
         for record in records:
-            if record.running:
+            if record.state in (State.RUNNING, State.PAUSED):
                 self._exits[record.id] = asyncio.get_running_loop().create_future()
                 self._spawn_task(self._monitor(record.id))
+            elif record.state is State.CREATED:
+                await asyncio.to_thread(self._discard_created_shim, record.id)
+            elif record.state is State.REMOVING:
+                with contextlib.suppress(EstibaError):
+                    await asyncio.to_thread(self._destroy, record)
+            elif record.state is State.RESTARTING or (
+                record.state is State.EXITED and _policy_restarts(record)
+            ):
+                boot.append(record)
+        for record in boot:
+            self._restarts[record.id] = asyncio.ensure_future(self._restart_later(record.id, 0))
+
+    def _discard_created_shim(self, container_id: str) -> None:
+        """A shim spawned for an attach before start, whose daemon died before the start:
+        a new start makes a new one."""
+        client = self.shim(container_id)
+        if client.alive():
+            with contextlib.suppress(EstibaError):
+                client.kill(signals.SIGKILL)
+            self._release(container_id, client)
 
     # --- create -----------------------------------------------------------------------
 
@@ -202,25 +234,34 @@ class EngineContainers(ContainerOps):
         async with self._lock(record.id):
             record = await asyncio.to_thread(self.store.get, record.id)
             transition(record.state, Event.START, container_id=record.id, name=record.name)
-            self._exits[record.id] = asyncio.get_running_loop().create_future()
-            try:
-                if record.id in self._failed_creates:
-                    raise self._failed_creates.pop(record.id)
-                if record.id in self._created_shims:
-                    self._created_shims.discard(record.id)
-                    pid = await asyncio.to_thread(self._start_created, record)
-                else:
-                    pid = await asyncio.to_thread(self._spawn, record, True)
-            except EstibaError as exc:
-                self._exits.pop(record.id, None)
-                await self._start_failed(record, exc)
-                raise
-            record = await asyncio.to_thread(
-                self.store.update_state, record.id, Event.START, pid=pid, started_at=rfc3339_now(),
-                exit_code=0, error="", oom_killed=False,
-            )
-            self._publish("start", record)
-            self._spawn_task(self._monitor(record.id))
+            # A client's start: restart policies count and back off from zero again.
+            self._cancelled.discard(record.id)
+            self._backoff.pop(record.id, None)
+            await self._start(record, Event.START, manually_stopped=False, restart_count=0)
+
+    async def _start(self, record: ContainerRecord, event: Event, **changes: Any) -> None:
+        """Run the container (under its lock): a client's start, a restart policy's or a
+        boot start."""
+        self._exits[record.id] = asyncio.get_running_loop().create_future()
+        try:
+            if record.id in self._failed_creates:
+                raise self._failed_creates.pop(record.id)
+            if record.id in self._created_shims:
+                self._created_shims.discard(record.id)
+                pid = await asyncio.to_thread(self._start_created, record)
+            else:
+                pid = await asyncio.to_thread(self._spawn, record, True)
+        except EstibaError as exc:
+            self._exits.pop(record.id, None)
+            await self._start_failed(record, exc)
+            raise
+        record = await asyncio.to_thread(
+            self.store.update_state, record.id, event, pid=pid, started_at=rfc3339_now(),
+            exit_code=0, error="", oom_killed=False, **changes,
+        )
+        self._started[record.id] = time.monotonic()
+        self._publish("start", record)
+        self._spawn_task(self._monitor(record.id))
 
     def _start_created(self, record: ContainerRecord) -> int:
         client = self.shim(record.id)
@@ -285,8 +326,10 @@ class EngineContainers(ContainerOps):
             code = 127
         elif "permission denied" in message.lower() or "is a directory" in message.lower():
             code = 126
+        # A restart policy's start that fails leaves the container exited, as dockerd.
+        event = Event.DIE if record.state is State.RESTARTING else None
         with contextlib.suppress(EstibaError):
-            await asyncio.to_thread(self.store.update_state, record.id, None, exit_code=code, error=message)
+            await asyncio.to_thread(self.store.update_state, record.id, event, exit_code=code, error=message)
         if record.host_config.get("AutoRemove"):
             # After start_container has let go of the container's lock.
             self._spawn_task(self._auto_remove(record.id, code))
@@ -308,14 +351,11 @@ class EngineContainers(ContainerOps):
         except EstibaError as exc:
             status = {"exit_code": 255, "oom_killed": False, "finished_at": rfc3339_now(), "error": str(exc)}
         await asyncio.to_thread(self._release, container_id, client)
+        started = self._started.pop(container_id, None)
+        ran_for = STABLE_RUN if started is None else time.monotonic() - started
         code = int(status.get("exit_code") or 0)
         try:
-            record = await asyncio.to_thread(
-                self.store.update_state, container_id, Event.DIE, pid=0, exit_code=code,
-                oom_killed=bool(status.get("oom_killed")),
-                finished_at=status.get("finished_at") or rfc3339_now(),
-                error=status.get("error") or "",
-            )
+            record, delay = await asyncio.to_thread(self._record_exit, container_id, status, ran_for)
         except EstibaError as exc:
             log.warning("recording the exit of %s: %s", container_id, exc)
             return
@@ -325,9 +365,71 @@ class EngineContainers(ContainerOps):
                 future.set_result(status)
         self._publish("die", record, exitCode=str(code))
         self._resolve(container_id, (WaitCondition.NOT_RUNNING, WaitCondition.NEXT_EXIT), code)
-        if record.host_config.get("AutoRemove"):
+        if delay is not None:
+            self._restarts[container_id] = asyncio.ensure_future(self._restart_later(container_id, delay))
+        elif record.host_config.get("AutoRemove"):
             with contextlib.suppress(EstibaError):
                 await self._remove(container_id, force=False, exit_code=code)
+
+    def _record_exit(
+        self, container_id: str, status: dict[str, Any], ran_for: float
+    ) -> tuple[ContainerRecord, float | None]:
+        """Record the exit and, in the same transaction, whether the restart policy
+        brings the container back (state restarting) and after what delay."""
+        with self.store.batch() as tx:
+            record = tx.update_state(
+                container_id, Event.DIE, pid=0, exit_code=int(status.get("exit_code") or 0),
+                oom_killed=bool(status.get("oom_killed")),
+                finished_at=status.get("finished_at") or rfc3339_now(),
+                error=status.get("error") or "",
+            )
+            if container_id in self._cancelled or not _policy_restarts(record):
+                return record, None
+            record = tx.update_state(
+                container_id, Event.SCHEDULE_RESTART, restart_count=record.restart_count + 1
+            )
+        return record, self._backoff.setdefault(container_id, Backoff()).next(ran_for)
+
+    async def _restart_later(self, container_id: str, delay: float) -> None:
+        """A restart policy's start, after the back-off, unless cancelled meanwhile by a
+        client's stop, kill or remove (which take the container's lock to cancel)."""
+        await asyncio.sleep(delay)
+        async with self._lock(container_id):
+            if self._restarts.get(container_id) is asyncio.current_task():
+                del self._restarts[container_id]
+            try:
+                record = await asyncio.to_thread(self.store.get, container_id)
+            except NotFound:
+                return
+            if record.state not in (State.RESTARTING, State.EXITED):
+                return
+            event = Event.RESTART if record.state is State.RESTARTING else Event.START
+            try:
+                await self._start(record, event)
+            except EstibaError as exc:
+                log.warning("restarting %s: %s", record.short_id, exc)
+
+    async def _cancel_restart(self, record: ContainerRecord) -> ContainerRecord:
+        """Under the container's lock: a pending restart is dropped and the container,
+        if it was waiting to restart, is exited and marked stopped by a client."""
+        task = self._restarts.pop(record.id, None)
+        if task is not None:
+            task.cancel()
+        if record.state is State.RESTARTING:
+            record = await asyncio.to_thread(
+                self.store.update_state, record.id, Event.STOP, manually_stopped=True
+            )
+        return record
+
+    async def _stop_restarting(self, record: ContainerRecord) -> bool:
+        """A stop or kill of a container waiting to restart; False if it is running
+        again by the time the lock is ours (then it is stopped like any other)."""
+        async with self._lock(record.id):
+            current = await asyncio.to_thread(self.store.get, record.id)
+            if current.state is not State.RESTARTING:
+                return False
+            await self._cancel_restart(current)
+            return True
 
     # --- wait -------------------------------------------------------------------------
 
@@ -356,10 +458,13 @@ class EngineContainers(ContainerOps):
     async def stop_container(self, ref: str, *, timeout: int | None, signal: str | None) -> None:
         record = await self._get(ref)
         transition(record.state, Event.STOP, container_id=record.id, name=record.name)
+        if record.state is State.RESTARTING and await self._stop_restarting(record):
+            return
         config = record.container_config()
         sig = parse_signal(signal or config.stop_signal or "SIGTERM")
         if timeout is None:
             timeout = config.stop_timeout if config.stop_timeout is not None else DEFAULT_STOP_TIMEOUT
+        await self._mark_stopped(record.id, cancel=True)
         client = self.shim(record.id)
         with contextlib.suppress(Conflict):
             await asyncio.to_thread(client.kill, sig)
@@ -370,6 +475,12 @@ class EngineContainers(ContainerOps):
             with contextlib.suppress(Conflict):
                 await asyncio.to_thread(client.kill, signals.SIGKILL, all_processes=True)
             await self._await_exit(record.id, RELEASE_TIMEOUT)
+
+    async def _mark_stopped(self, container_id: str, *, cancel: bool) -> None:
+        if cancel:
+            self._cancelled.add(container_id)
+        with contextlib.suppress(NotFound):
+            await asyncio.to_thread(self.store.update_state, container_id, None, manually_stopped=True)
 
     async def _await_exit(self, container_id: str, timeout: float | None) -> bool:
         future = self._exits.get(container_id)
@@ -384,7 +495,13 @@ class EngineContainers(ContainerOps):
     async def kill_container(self, ref: str, *, signal: str | None) -> None:
         record = await self._get(ref)
         transition(record.state, Event.KILL, container_id=record.id, name=record.name)
+        if record.state is State.RESTARTING and await self._stop_restarting(record):
+            return
         sig = parse_signal(signal or "KILL")
+        # dockerd: any kill marks the container stopped by a client (unless-stopped then
+        # stays down); SIGKILL or the stop signal also cancels the restart of this exit.
+        stop_signal = parse_signal(record.container_config().stop_signal or "SIGTERM")
+        await self._mark_stopped(record.id, cancel=sig in (signals.SIGKILL, stop_signal))
         await asyncio.to_thread(self.shim(record.id).kill, sig)
         if sig == signals.SIGKILL:
             await self._await_exit(record.id, RELEASE_TIMEOUT)
@@ -438,9 +555,11 @@ class EngineContainers(ContainerOps):
     async def _remove(self, container_id: str, *, force: bool, exit_code: int) -> None:
         async with self._lock(container_id):
             record = await asyncio.to_thread(self.store.get, container_id)
+            if record.running and not force:
+                transition(record.state, Event.REMOVE, container_id=record.id, name=record.name)
+            self._cancelled.add(container_id)
+            record = await self._cancel_restart(record)
             if record.running:
-                if not force:
-                    transition(record.state, Event.REMOVE, container_id=record.id, name=record.name)
                 with contextlib.suppress(Conflict):
                     await asyncio.to_thread(self.shim(record.id).kill, signals.SIGKILL, all_processes=True)
                 if record.state is State.PAUSED:
@@ -464,6 +583,8 @@ class EngineContainers(ContainerOps):
                     await asyncio.to_thread(self.store.update_state, record.id, Event.REMOVE_FAILED)
                 raise
         self._locks.pop(container_id, None)
+        self._cancelled.discard(container_id)
+        self._backoff.pop(container_id, None)
         self._publish("destroy", record)
         self._resolve(container_id, tuple(WaitCondition), exit_code)
 
@@ -566,6 +687,15 @@ class EngineContainers(ContainerOps):
 
 def _unsupported(what: str, record: ContainerRecord) -> NoReturn:
     raise Unsupported(f"`docker {what}` is not supported by estibad yet", hint=f"container {record.short_id}")
+
+
+def _policy_restarts(record: ContainerRecord) -> bool:
+    return should_restart(
+        record.container_config().host_config.restart_policy,
+        exit_code=record.exit_code,
+        manually_stopped=record.manually_stopped,
+        restart_count=record.restart_count,
+    )
 
 
 def in_daemon_thread(function: Any, *args: Any) -> asyncio.Future[Any]:

@@ -32,6 +32,11 @@ def exec_process(base: dict[str, Any], config: ExecConfig, *, user: dict[str, An
     process["args"] = list(config.cmd)
     env = list(base.get("env") or [])
     names = {e.split("=", 1)[0]: i for i, e in enumerate(env)}
+    if config.tty and "TERM" not in names:
+        # dockerd's CreateDaemonEnvironment gives an exec with a TTY TERM=xterm even when
+        # the container has none; without it bash and less fall back to a dumb terminal.
+        env.insert(names.get("HOSTNAME", len(env) - 1) + 1, "TERM=xterm")
+        names = {e.split("=", 1)[0]: i for i, e in enumerate(env)}
     for entry in config.env:
         name = entry.split("=", 1)[0]
         if name in names:

@@ -239,7 +239,7 @@ class StoreImageBackend:
             suite = suite or "bookworm"
             tag = f"debian:{suite}"
             image = await _thread(
-                bootstrap_debian, self.store, suite, tag=tag, workdir=self.tmpdir
+                bootstrap_debian, self.store, suite, tag=tag, workdir=self._workdir()
             )
         else:
             raise InvalidArgument(
@@ -250,9 +250,13 @@ class StoreImageBackend:
 
     # --- helpers -----------------------------------------------------------------------
 
-    def _spool(self) -> IO[bytes]:
+    def _workdir(self) -> Path:
+        # Made on first use: a fresh data root has no tmp/ until something needs it.
         self.tmpdir.mkdir(parents=True, exist_ok=True)
-        return tempfile.TemporaryFile(dir=self.tmpdir)
+        return self.tmpdir
+
+    def _spool(self) -> IO[bytes]:
+        return tempfile.TemporaryFile(dir=self._workdir())
 
     def _publish(self, action: str, actor: str, name: str) -> None:
         if self.events is not None:

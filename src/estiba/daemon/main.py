@@ -105,6 +105,10 @@ async def serve(config: DaemonConfig) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     with open_engine(config) as backends:
+        # Live restore and restart policies before the first request is served.
+        restore = getattr(backends.containers, "restore", None)
+        if restore is not None:
+            await restore()
         server = ApiServer(build_app(backends), config.socket, group=config.group)
         await server.start()
         log.info("estibad %s serving the API on %s", __version__, config.socket)

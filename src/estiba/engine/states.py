@@ -15,7 +15,7 @@ where one exists:
     stop, kill        running | paused -> unchanged (the die that follows moves on);
                       restarting -> exited (the pending restart is cancelled)
     pause / unpause   running <-> paused
-    die               running | paused -> exited
+    die               running | paused -> exited; restarting -> exited (the restart failed)
     schedule_restart  exited -> restarting (a restart policy will start it again)
     remove            created | exited | dead -> removing
     remove_failed     removing -> dead
@@ -85,6 +85,7 @@ TRANSITIONS: dict[tuple[Event, State | None], State | None] = {
     (E.UNPAUSE, S.PAUSED): S.RUNNING,
     (E.DIE, S.RUNNING): S.EXITED,
     (E.DIE, S.PAUSED): S.EXITED,
+    (E.DIE, S.RESTARTING): S.EXITED,
     (E.SCHEDULE_RESTART, S.EXITED): S.RESTARTING,
     (E.REMOVE, S.CREATED): S.REMOVING,
     (E.REMOVE, S.EXITED): S.REMOVING,

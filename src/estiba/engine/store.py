@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS containers (
     finished_at TEXT NOT NULL,
     restart_count INTEGER NOT NULL,
     state_dir TEXT NOT NULL,
-    labels TEXT NOT NULL
+    labels TEXT NOT NULL,
+    manually_stopped INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS execs (
     id TEXT PRIMARY KEY,
@@ -107,6 +108,9 @@ class ContainerRecord:
     restart_count: int = 0
     state_dir: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    # dockerd's HasBeenManuallyStopped: a stop or kill by a client, until the next start;
+    # restart policies "always" (while the daemon runs) and "unless-stopped" honour it.
+    manually_stopped: bool = False
 
     @property
     def api_name(self) -> str:
@@ -548,7 +552,12 @@ def _record(row: sqlite3.Row) -> ContainerRecord:
     for name in ("config", "host_config", "labels"):
         values[name] = json.loads(values[name])
     return ContainerRecord(
-        **values | {"state": State(row["state"]), "oom_killed": bool(row["oom_killed"])}
+        **values
+        | {
+            "state": State(row["state"]),
+            "oom_killed": bool(row["oom_killed"]),
+            "manually_stopped": bool(row["manually_stopped"]),
+        }
     )
 
 
@@ -557,6 +566,13 @@ def _exec_record(row: sqlite3.Row) -> ExecRecord:
     return ExecRecord(
         **values | {"config": json.loads(row["config"]), "running": bool(row["running"])}
     )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Columns added since the first schema, added to databases made before them."""
+    have = {row["name"] for row in db.execute("PRAGMA table_info(containers)")}
+    if "manually_stopped" not in have:
+        db.execute("ALTER TABLE containers ADD COLUMN manually_stopped INTEGER NOT NULL DEFAULT 0")
 
 
 def _open_db(path: str | os.PathLike[str]) -> sqlite3.Connection:
@@ -570,6 +586,7 @@ def _open_db(path: str | os.PathLike[str]) -> sqlite3.Connection:
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=5000")
         db.executescript(_SCHEMA)
+        _migrate(db)
     except (OSError, sqlite3.Error) as exc:
         raise SystemFault(f"cannot open the container database {path}: {exc}") from exc
     return db

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,12 +53,20 @@ class Estibad:
         with open(self.stderr, "ab") as log:
             self.process = subprocess.Popen(self.argv(), stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
-        while not self.socket.exists():
+        while not self.answers():  # a killed daemon leaves its socket file behind
             if self.process.poll() is not None:
                 raise AssertionError(f"estibad exited: {self.stderr.read_text()}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"no socket after {timeout}s: {self.stderr.read_text()}")
             time.sleep(0.05)
+
+    def answers(self) -> bool:
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(str(self.socket))
+            except OSError:
+                return False
+        return True
 
     def terminate(self, timeout: float = 15) -> int:
         assert self.process is not None

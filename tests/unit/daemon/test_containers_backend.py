@@ -156,6 +156,15 @@ def test_exec_process_keeps_the_containers_security() -> None:
     assert tty["user"] == {"uid": 1}
 
 
+def test_exec_with_a_tty_gets_term_like_dockerd() -> None:
+    base = {"args": ["tail"], "env": ["PATH=/bin", "HOSTNAME=abc", "A=1"]}
+    tty = exec_process(base, ExecConfig(cmd=("bash",), tty=True), user=None)
+    assert tty["env"] == ["PATH=/bin", "HOSTNAME=abc", "TERM=xterm", "A=1"]
+    mine = exec_process(base, ExecConfig(cmd=("bash",), tty=True, env=("TERM=vt100",)), user=None)
+    assert mine["env"] == ["PATH=/bin", "HOSTNAME=abc", "TERM=vt100", "A=1"]
+    assert "TERM=xterm" not in exec_process(base, ExecConfig(cmd=("env",)), user=None)["env"]
+
+
 def test_stored_config_is_the_merge_and_reads_back() -> None:
     body = {"Image": "busybox", "Cmd": None, "HostConfig": {"NetworkMode": "none"}}
     merged = ContainerConfig.from_api(body).merged_with(ImageConfig.from_oci({"Cmd": ["sh"], "Env": ["PATH=/bin"]}))

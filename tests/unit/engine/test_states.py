@@ -65,7 +65,8 @@ EXPECTED = {
     Event.DIE: {
         R: X,
         P: X,
-        **{s: (Conflict, f"Container {ID} is not running") for s in (C, RS, X, RM, D)},
+        RS: X,  # a restart policy's start failed
+        **{s: (Conflict, f"Container {ID} is not running") for s in (C, X, RM, D)},
     },
     Event.SCHEDULE_RESTART: {
         X: RS,
