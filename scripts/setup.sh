@@ -1,6 +1,7 @@
 #!/bin/bash
 # Install what Estiba needs on Debian 12, idempotently: system packages (apt), then a venv
-# at <repo>/.venv made from Debian's /usr/bin/python3 with `pip install -e '.[test]'`.
+# at <repo>/.venv made from Debian's /usr/bin/python3 with `pip install -e '.[test]'`, and
+# (as root) estiba, estibad and estiba-runtime linked into /usr/local/bin.
 # Each step is skipped when already done, so a second run takes well under a second.
 set -euo pipefail
 
@@ -79,7 +80,19 @@ compile_sources() {
     "$VENV/bin/python" -m compileall -q --invalidation-mode checked-hash "$REPO/src" >/dev/null
 }
 
+# The commands on root's PATH, pointing into this checkout's venv (as root only).
+link_commands() {
+    [[ $EUID -eq 0 ]] || return 0
+    local name
+    for name in estiba estibad estiba-runtime; do
+        if [[ "$(readlink "/usr/local/bin/$name" 2>/dev/null)" != "$VENV/bin/$name" ]]; then
+            ln -sfn "$VENV/bin/$name" "/usr/local/bin/$name"
+        fi
+    done
+}
+
 install_packages
 make_venv
 install_python_packages
 compile_sources
+link_commands

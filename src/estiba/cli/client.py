@@ -95,6 +95,7 @@ class Client:
             )
         self.host = host
         self.path = host[len("unix://") :]
+        self._autostart_tried = False
 
     # --- plain requests -----------------------------------------------------------
 
@@ -130,7 +131,9 @@ class Client:
             connection.request(method, self.url(path, params), body=body, headers=all_headers)
             response = connection.getresponse()
         except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise self._unreachable() from exc
+            if not self._autostarted():
+                raise self._unreachable() from exc
+            return self.open(method, path, params, body, all_headers)
         except OSError as exc:
             raise Unavailable(f"cannot talk to the daemon at {self.host}: {exc}") from exc
         if response.status >= 400:
@@ -164,7 +167,9 @@ class Client:
             sock.connect(self.path)
         except OSError as exc:
             sock.close()
-            raise self._unreachable() from exc
+            if not isinstance(exc, (FileNotFoundError, ConnectionRefusedError)) or not self._autostarted():
+                raise self._unreachable() from exc
+            return self.hijack(path, params, body)
         data = b"" if body is None else json.dumps(body).encode()
         head = (
             f"POST {self.url(path, params)} HTTP/1.1\r\nHost: localhost\r\n"
@@ -185,6 +190,16 @@ class Client:
             sock.close()
             raise daemon_error(status, _message_of(_dechunk(header, rest)))
         return Hijacked(sock, rest)
+
+    def _autostarted(self) -> bool:
+        """Nothing answers: start estibad if this CLI may (once per process)."""
+        from estiba.cli.autostart import may_autostart, start_daemon
+
+        if self._autostart_tried or not may_autostart(self.host, DEFAULT_HOST):
+            return False
+        self._autostart_tried = True
+        start_daemon(self.path)
+        return True
 
     def _unreachable(self) -> Unavailable:
         return Unavailable(
