@@ -85,6 +85,7 @@ class EngineContainers(ContainerOps):
         self.bus = events
         self.exec_root = Path(exec_root)
         self.data_root = Path(data_root)
+        self.runtime_name = runtime
         self.runtime = runtime_path(runtime)
         self.runtime_root = str(self.exec_root / "runtime")
         self._fork_server: Any = None
@@ -128,6 +129,11 @@ class EngineContainers(ContainerOps):
 
                 self._fork_server = ForkServer.start()
             return self._fork_server
+
+    def runtime_for(self, record: ContainerRecord) -> str:
+        """The OCI runtime binary of a container ("estiba" for the built-in one)."""
+        name = record.host_config.get("Runtime") or self.runtime_name
+        return self.runtime if name == self.runtime_name else runtime_path(name)
 
     def _lock(self, container_id: str) -> asyncio.Lock:
         return self._locks.setdefault(container_id, asyncio.Lock())
@@ -202,6 +208,8 @@ class EngineContainers(ContainerOps):
         image = self.images.get(parsed.image)  # NotFound: "No such image: x"
         image_config = ImageConfig.from_oci(self.images.config(image.id).to_json().get("config"))
         merged = parsed.merged_with(image_config)
+        host_config = dict(body.get("HostConfig") or {})
+        host_config["Runtime"] = check_runtime(host_config.get("Runtime") or self.runtime_name)
         container_id = new_id()
         layers = [
             (diff_id, partial(open_layer, self.images.content, descriptor))
@@ -219,7 +227,7 @@ class EngineContainers(ContainerOps):
                     image_ref=parsed.image,
                     created=rfc3339_now(),
                     config=stored_config(body, merged),
-                    host_config=dict(body.get("HostConfig") or {}),
+                    host_config=host_config,
                     labels=dict(merged.labels),
                     state_dir=str(self.paths(container_id).state_dir),
                 )
@@ -303,7 +311,7 @@ class EngineContainers(ContainerOps):
                 container_id=record.id,
                 bundle=str(paths.bundle),
                 state_dir=str(paths.state_dir),
-                runtime=self.runtime,
+                runtime=self.runtime_for(record),
                 runtime_root=self.runtime_root,
                 tty=config.tty,
                 open_stdin=config.open_stdin,
@@ -470,7 +478,7 @@ class EngineContainers(ContainerOps):
             await asyncio.to_thread(client.kill, sig)
         if record.state is State.PAUSED:
             with contextlib.suppress(EstibaError):
-                await asyncio.to_thread(self._freeze, record.id, False)
+                await asyncio.to_thread(self._freeze, record, False)
         if timeout < 0 or not await self._await_exit(record.id, timeout):
             with contextlib.suppress(Conflict):
                 await asyncio.to_thread(client.kill, signals.SIGKILL, all_processes=True)
@@ -514,8 +522,9 @@ class EngineContainers(ContainerOps):
 
     # --- pause ------------------------------------------------------------------------
 
-    def _freeze(self, container_id: str, frozen: bool) -> None:
-        if self.runtime == "estiba":
+    def _freeze(self, record: ContainerRecord, frozen: bool) -> None:
+        container_id, binary = record.id, self.runtime_for(record)
+        if binary == "estiba":
             from estiba import runtime
 
             (runtime.pause if frozen else runtime.resume)(container_id, root=self.runtime_root)
@@ -523,7 +532,7 @@ class EngineContainers(ContainerOps):
         import subprocess
 
         verb = "pause" if frozen else "resume"
-        result = subprocess.run([self.runtime, "--root", self.runtime_root, verb, container_id],
+        result = subprocess.run([binary, "--root", self.runtime_root, verb, container_id],
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise Conflict(f"{verb} {container_id}: {result.stderr.strip()}")
@@ -531,14 +540,14 @@ class EngineContainers(ContainerOps):
     async def pause_container(self, ref: str) -> None:
         record = await self._get(ref)
         transition(record.state, Event.PAUSE, container_id=record.id, name=record.name)
-        await asyncio.to_thread(self._freeze, record.id, True)
+        await asyncio.to_thread(self._freeze, record, True)
         record = await asyncio.to_thread(self.store.update_state, record.id, Event.PAUSE)
         self._publish("pause", record)
 
     async def unpause_container(self, ref: str) -> None:
         record = await self._get(ref)
         transition(record.state, Event.UNPAUSE, container_id=record.id, name=record.name)
-        await asyncio.to_thread(self._freeze, record.id, False)
+        await asyncio.to_thread(self._freeze, record, False)
         record = await asyncio.to_thread(self.store.update_state, record.id, Event.UNPAUSE)
         self._publish("unpause", record)
 
@@ -564,7 +573,7 @@ class EngineContainers(ContainerOps):
                     await asyncio.to_thread(self.shim(record.id).kill, signals.SIGKILL, all_processes=True)
                 if record.state is State.PAUSED:
                     with contextlib.suppress(EstibaError):
-                        await asyncio.to_thread(self._freeze, record.id, False)
+                        await asyncio.to_thread(self._freeze, record, False)
                 await self._await_exit(record.id, RELEASE_TIMEOUT)
                 record = await asyncio.to_thread(self.store.get, container_id)
                 exit_code = record.exit_code
@@ -604,7 +613,8 @@ class EngineContainers(ContainerOps):
         records = await asyncio.to_thread(
             self.store.list, filters, all=options.all, limit=options.limit or -1
         )
-        return [summary_document(r) for r in records]
+        documents = [summary_document(r) for r in records]
+        return await self._with_sizes(records, documents) if options.size else documents
 
     async def inspect_container(self, ref: str, *, size: bool) -> JSONObject:
         record = await self._get(ref)
@@ -612,11 +622,11 @@ class EngineContainers(ContainerOps):
         document = inspect_document(
             record, log_path=str(paths.log_path), resolv_conf=str(paths.etc_path("resolv.conf")),
             hostname_path=str(paths.etc_path("hostname")), hosts_path=str(paths.etc_path("hosts")),
-            runtime="runc" if self.runtime != "estiba" else "estiba",
+            runtime=record.host_config.get("Runtime") or self.runtime_name,
         )
         execs = await asyncio.to_thread(self.store.execs, record.id)
         document["ExecIDs"] = [e.id for e in execs] or None
-        return document
+        return (await self._with_sizes([record], [document]))[0] if size else document
 
     async def container_logs(self, ref: str, options: LogsOptions) -> Output:
         record = await self._get(ref)
@@ -687,6 +697,16 @@ class EngineContainers(ContainerOps):
 
 def _unsupported(what: str, record: ContainerRecord) -> NoReturn:
     raise Unsupported(f"`docker {what}` is not supported by estibad yet", hint=f"container {record.short_id}")
+
+
+def check_runtime(name: str) -> str:
+    """A runtime a container may ask for: estiba's own, or an OCI runtime binary by name
+    or absolute path (runc's CLI); dockerd's error otherwise."""
+    try:
+        runtime_path(name)
+    except InvalidArgument:
+        raise InvalidArgument(f"Unknown runtime specified {name}") from None
+    return name
 
 
 def _policy_restarts(record: ContainerRecord) -> bool:

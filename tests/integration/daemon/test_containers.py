@@ -110,6 +110,17 @@ def test_create_start_by_short_id_and_taken_name(busybox: Estibad) -> None:
     busybox.docker("rm", cid)
 
 
+def test_runtime_per_container(busybox: Estibad) -> None:
+    result = busybox.docker("run", "--name", "by-runc", "--runtime", "runc", "busybox",
+                            "sh", "-c", "echo from runc; exit 4", check=False)
+    assert (result.returncode, out(result)) == (4, "from runc\n")
+    assert out(busybox.docker("inspect", "-f", "{{.HostConfig.Runtime}}", "by-runc")) == "runc\n"
+    busybox.docker("rm", "by-runc")
+    bad = busybox.docker("run", "--rm", "--runtime", "nope", "busybox", "true", check=False)
+    assert bad.returncode == 125
+    assert "Unknown runtime specified nope" in bad.stderr.decode()
+
+
 def test_running_container_survives_a_daemon_restart(make_daemon) -> None:
     daemon = make_daemon()
     daemon.start()
