@@ -46,6 +46,7 @@ from estiba.daemon import rootfs
 from estiba.daemon.container_documents import inspect_document, summary_document
 from estiba.daemon.container_logs import log_chunks
 from estiba.daemon.container_ops import ContainerOps
+from estiba.daemon.pidwait import shim_exit
 from estiba.daemon.rootfs import ContainerPaths
 from estiba.daemon.container_setup import log_limits, runtime_path, stored_config
 from estiba.daemon.sessions import LogOnlySession, SocketSession
@@ -355,7 +356,7 @@ class EngineContainers(ContainerOps):
         """Await the shim's report of the exit; release the root; record it; AutoRemove."""
         client = self.shim(container_id)
         try:
-            status = await in_daemon_thread(client.wait)
+            status = await shim_exit(client.state_dir)
         except EstibaError as exc:
             status = {"exit_code": 255, "oom_killed": False, "finished_at": rfc3339_now(), "error": str(exc)}
         await asyncio.to_thread(self._release, container_id, client)
@@ -604,6 +605,47 @@ class EngineContainers(ContainerOps):
             self.snapshots.remove(record.id)
         rootfs.remove_dirs(paths)
         self.store.remove(record.id)
+
+    # --- prune ------------------------------------------------------------------------
+
+    async def prune_containers(self, filters: Any) -> Any:
+        """`docker container prune`: remove the stopped containers (created, exited, dead)
+        that match `until` and `label`/`label!`; one "prune" event with the bytes freed."""
+        from estiba.api.types import ContainerPruneReport
+        from estiba.engine.events import parse_event_time
+
+        await self._restore()
+        until = [parse_event_time(v) for v in filters.get("until", ())]
+
+        def labelled(labels: dict[str, str], want: str) -> bool:
+            key, eq, value = want.partition("=")
+            return key in labels and (not eq or labels[key] == value)
+
+        def matches(record: ContainerRecord) -> bool:
+            if any(parse_event_time(record.created) >= limit for limit in until):
+                return False
+            if not all(labelled(record.labels, w) for w in filters.get("label", ())):
+                return False
+            return not any(labelled(record.labels, w) for w in filters.get("label!", ()))
+
+        records = await asyncio.to_thread(self.store.list, all=True)
+        deleted: list[str] = []
+        reclaimed = 0
+        for record in records:
+            if record.state not in (State.CREATED, State.EXITED, State.DEAD) or not matches(record):
+                continue
+            try:
+                size = (await asyncio.to_thread(self.snapshots.usage, record.id)).size
+            except EstibaError:
+                size = 0
+            try:
+                await self._remove(record.id, force=False, exit_code=record.exit_code)
+            except (Conflict, NotFound):
+                continue  # started or removed meanwhile
+            deleted.append(record.id)
+            reclaimed += size
+        self.bus.publish("container", "prune", "", {"reclaimed": str(reclaimed)})
+        return ContainerPruneReport(deleted=tuple(deleted), space_reclaimed=reclaimed)
 
     # --- reading ----------------------------------------------------------------------
 
