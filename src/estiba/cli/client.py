@@ -7,7 +7,6 @@ HTTP status kept on the exception (`status`); the entry point turns them into ex
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -15,6 +14,8 @@ import struct
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
+
+from estiba.cli.http import ProtocolError, Response, read_head, send_request
 
 from estiba.errors import (
     Conflict,
@@ -70,21 +71,6 @@ def daemon_error(status: int, message: str) -> EstibaError:
     return error
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float | None = None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 class Client:
     """One API endpoint; each call opens its own connection (the socket is local)."""
 
@@ -115,10 +101,9 @@ class Client:
         params: dict[str, Any] | None = None,
         body: Any = None,
         headers: dict[str, str] | None = None,
-    ) -> http.client.HTTPResponse:
-        """Send a request and return the response once its headers arrived; raises the
+    ) -> Response:
+        """Send a request and return the response once its head arrived; raises the
         error kind for statuses >= 400. `body` is JSON unless it is bytes or a file."""
-        connection = _UnixConnection(self.path)
         all_headers = {"User-Agent": "estiba-cli", **(headers or {})}
         if (
             body is not None
@@ -127,17 +112,26 @@ class Client:
         ):
             body = json.dumps(body).encode()
             all_headers.setdefault("Content-Type", "application/json")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            connection.request(method, self.url(path, params), body=body, headers=all_headers)
-            response = connection.getresponse()
+            sock.connect(self.path)
         except (FileNotFoundError, ConnectionRefusedError) as exc:
+            sock.close()
             if not self._autostarted():
                 raise self._unreachable() from exc
             return self.open(method, path, params, body, all_headers)
         except OSError as exc:
+            sock.close()
             raise Unavailable(f"cannot talk to the daemon at {self.host}: {exc}") from exc
-        if response.status >= 400:
-            raise daemon_error(response.status, _error_message(response))
+        try:
+            send_request(sock, method, self.url(path, params), all_headers, body)
+            status, response_headers, rest = read_head(sock)
+        except OSError as exc:
+            sock.close()
+            raise Unavailable(f"cannot talk to the daemon at {self.host}: {exc}") from exc
+        response = Response(sock, status, response_headers, rest, method=method)
+        if status >= 400:
+            raise daemon_error(status, _error_message(response))
         return response
 
     def call(
@@ -171,24 +165,16 @@ class Client:
                 raise self._unreachable() from exc
             return self.hijack(path, params, body)
         data = b"" if body is None else json.dumps(body).encode()
-        head = (
-            f"POST {self.url(path, params)} HTTP/1.1\r\nHost: localhost\r\n"
-            "User-Agent: estiba-cli\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
-        )
-        sock.sendall(head.encode() + data)
-        received = b""
-        while b"\r\n\r\n" not in received:
-            chunk = sock.recv(65536)
-            if not chunk:
-                sock.close()
-                raise Unavailable("the daemon closed the connection before answering")
-            received += chunk
-        header, rest = received.split(b"\r\n\r\n", 1)
-        status = int(header.split(b" ", 2)[1])
-        if status >= 400:
+        headers = {"User-Agent": "estiba-cli", "Connection": "Upgrade", "Upgrade": "tcp",
+                   "Content-Type": "application/json"}
+        try:
+            send_request(sock, "POST", self.url(path, params), headers, data)
+            status, response_headers, rest = read_head(sock)
+        except OSError as exc:
             sock.close()
-            raise daemon_error(status, _message_of(_dechunk(header, rest)))
+            raise Unavailable(f"cannot talk to the daemon at {self.host}: {exc}") from exc
+        if status >= 400:
+            raise daemon_error(status, _error_message(Response(sock, status, response_headers, rest)))
         return Hijacked(sock, rest)
 
     def _autostarted(self) -> bool:
@@ -258,7 +244,7 @@ def demux(read_exactly: Any) -> Iterator[tuple[int, bytes]]:
             return
 
 
-def iter_json(response: http.client.HTTPResponse) -> Iterator[dict[str, Any]]:
+def iter_json(response: Response) -> Iterator[dict[str, Any]]:
     """Newline-separated JSON messages from a streamed response (events, load progress)."""
     try:
         buffer = b""
@@ -282,8 +268,11 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-def _error_message(response: http.client.HTTPResponse) -> str:
-    data = response.read()
+def _error_message(response: Response) -> str:
+    try:
+        data = response.read()
+    except ProtocolError:
+        data = b""
     response.close()
     return _message_of(data)
 
@@ -293,19 +282,6 @@ def _message_of(data: bytes) -> str:
         return str(json.loads(data).get("message", "")).strip() or data.decode().strip()
     except (ValueError, AttributeError):
         return data.decode(errors="replace").strip()
-
-
-def _dechunk(header: bytes, body: bytes) -> bytes:
-    if b"chunked" not in header.lower():
-        return body
-    out, rest = b"", body
-    while b"\r\n" in rest:
-        size_line, rest = rest.split(b"\r\n", 1)
-        size = int(size_line.split(b";")[0] or b"0", 16)
-        if size == 0:
-            break
-        out, rest = out + rest[:size], rest[size + 2 :]
-    return out
 
 
 def quote_ref(ref: str) -> str:

@@ -3,6 +3,7 @@ clients that talk to it: the docker CLI, the estiba CLI and docker-py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -81,6 +82,29 @@ class Estibad:
             self.process.wait(10)
         self.process = None
 
+    def reap(self) -> None:
+        """After the daemon is gone: end the containers it left running (they outlive it
+        by design) and unmount their roots, so that a failed test leaks nothing."""
+        from estiba.shim import statedir
+
+        shims = []
+        for state_dir in (self.exec_root / "containers").glob("*/shim"):
+            shim = statedir.read_int(str(state_dir / statedir.SHIM_PID))
+            if not statedir.shim_running(shim):
+                continue
+            container = statedir.read_int(str(state_dir / statedir.CONTAINER_PID))
+            if container:
+                with contextlib.suppress(OSError):
+                    os.kill(container, signal.SIGKILL)
+            shims.append(shim)
+        deadline = time.monotonic() + 15
+        while any(statedir.shim_running(pid) for pid in shims) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open("/proc/self/mountinfo") as handle:
+            mounts = [line.split()[4] for line in handle if str(self.directory) in line]
+        for mount in reversed(mounts):
+            subprocess.run(["umount", "-l", mount], capture_output=True)
+
     def docker(
         self, *args: str, input: bytes | None = None, check: bool = True, timeout: float = 60
     ) -> subprocess.CompletedProcess[bytes]:
@@ -124,6 +148,7 @@ def make_daemon(tmp_path: Path) -> Iterator[Callable[[], Estibad]]:
     yield make
     for daemon in made:
         daemon.kill()
+        daemon.reap()
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +157,4 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estibad]:
     daemon.start()
     yield daemon
     daemon.kill()
+    daemon.reap()

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from estiba.cli.client import Client, Hijacked, _dechunk, demux, resolve_host
+from estiba.cli.client import Client, Hijacked, demux, resolve_host
 from estiba.errors import InvalidArgument, NotFound
 
 
@@ -77,10 +77,6 @@ def test_hijack_refused_raises_the_daemons_error(tmp_path):
     with pytest.raises(NotFound, match="No such container: x"):
         Client(f"unix://{path}").hijack("/containers/x/attach")
     thread.join(5)
-
-
-def test_dechunk():
-    assert _dechunk(b"Transfer-Encoding: chunked", b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n") == b"abcde"
 
 
 def test_query_strings_repeat_lists_and_encode_booleans():
