@@ -29,6 +29,7 @@ from estiba.api.types import (
     AttachOptions,
     Change,
     ContainerListOptions,
+    ContainerPruneReport,
     CreatedContainer,
     Event,
     ExecConfig,
@@ -68,6 +69,12 @@ class SystemBackend(Protocol):
         is given; none when neither is), then live ones; the stream ends at `until_ns`
         (never when None), right away when that is past. Subscribe before returning so
         that nothing is missed; the API applies the client's filters."""
+        ...
+
+    async def disk_usage(self) -> JSONObject:
+        """The spec's SystemDataUsageResponse (`docker system df`): LayersSize, Images with
+        Size, SharedSize and Containers, Containers with SizeRw and SizeRootFs, Volumes and
+        BuildCache."""
         ...
 
 
@@ -118,6 +125,11 @@ class ContainerBackend(Protocol):
     async def remove_container(
         self, ref: str, *, force: bool, remove_volumes: bool, remove_link: bool
     ) -> None: ...
+
+    async def prune_containers(self, filters: Filters) -> ContainerPruneReport:
+        """Remove every stopped container matching `filters` (until, label, label!); a
+        running, paused or restarting one is kept. Publishes one "prune" event."""
+        ...
 
     async def container_logs(self, ref: str, options: LogsOptions) -> Output: ...
 

@@ -1,4 +1,5 @@
-"""The container routes that manage state: create, list, inspect, lifecycle, rename, update.
+"""The container routes that manage state: create, list, inspect, lifecycle, rename, update,
+prune.
 
 The routes that stream a container's data (logs, attach, stats, export, archive) are in
 `container_io`; together they are moby's container router.
@@ -44,6 +45,8 @@ ACCEPTED_LIST_FILTERS = frozenset(
         "volume",
     }
 )
+
+ACCEPTED_PRUNE_FILTERS = frozenset({"label", "label!", "until"})
 
 
 def _ref(request: web.Request) -> str:
@@ -207,8 +210,21 @@ async def changes(request: web.Request) -> web.StreamResponse:
     return json_response([{"Path": c.path, "Kind": int(c.kind)} for c in found])
 
 
+async def prune(request: web.Request) -> web.StreamResponse:
+    report = await backends_of(request).containers.prune_containers(
+        query_filters(request, ACCEPTED_PRUNE_FILTERS)
+    )
+    return json_response(
+        {
+            "ContainersDeleted": list(report.deleted) or None,
+            "SpaceReclaimed": report.space_reclaimed,
+        }
+    )
+
+
 ROUTES = (
     Route("POST", "/containers/create", create),
+    Route("POST", "/containers/prune", prune, min_version="1.25"),
     Route("GET", "/containers/json", list_containers),
     Route("GET", "/containers/{id}/json", inspect),
     Route("POST", "/containers/{id}/start", start),

@@ -1,4 +1,8 @@
-"""The system routes: /_ping, /version, /info and the /events stream."""
+"""The system routes: /_ping, /version, /info, the /events stream and /system/df.
+
+`docker system prune` also prunes networks and the build cache; estibad has neither user
+networks nor a builder yet, so those two prunes answer that nothing was removed.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,10 @@ __all__ = ["ROUTES", "version_json"]
 
 # The classic builder; "2" would announce BuildKit, which we do not speak.
 BUILDER_VERSION = "1"
+ACCEPTED_PRUNE_FILTERS = frozenset({"label", "label!", "until"})
+ACCEPTED_BUILD_PRUNE_FILTERS = frozenset(
+    {"id", "parent", "type", "description", "inuse", "shared", "private", "until", "unused-for"}
+)
 
 
 async def ping(request: web.Request) -> web.StreamResponse:
@@ -93,10 +101,27 @@ async def _matching(stream: AsyncIterator[Event], wanted: EventFilter) -> AsyncI
         await aclose(stream)
 
 
+async def disk_usage(request: web.Request) -> web.StreamResponse:
+    return json_response(await backends_of(request).system.disk_usage())
+
+
+async def prune_networks(request: web.Request) -> web.StreamResponse:
+    query_filters(request, ACCEPTED_PRUNE_FILTERS)  # a bad filter is still a 400
+    return json_response({"NetworksDeleted": None})
+
+
+async def prune_build_cache(request: web.Request) -> web.StreamResponse:
+    query_filters(request, ACCEPTED_BUILD_PRUNE_FILTERS)
+    return json_response({"CachesDeleted": None, "SpaceReclaimed": 0})
+
+
 ROUTES = (
     Route("GET", "/_ping", ping),
     Route("HEAD", "/_ping", ping),
     Route("GET", "/version", version),
     Route("GET", "/info", info),
     Route("GET", "/events", events, streaming=True),
+    Route("GET", "/system/df", disk_usage, min_version="1.25"),
+    Route("POST", "/networks/prune", prune_networks, min_version="1.25"),
+    Route("POST", "/build/prune", prune_build_cache, min_version="1.31"),
 )

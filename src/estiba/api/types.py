@@ -22,6 +22,7 @@ __all__ = [
     "Change",
     "ChangeKind",
     "ContainerListOptions",
+    "ContainerPruneReport",
     "CreatedContainer",
     "Event",
     "ExecConfig",
@@ -137,6 +138,14 @@ class ContainerListOptions:
     limit: int | None = None  # the n most recently created, whatever their state
     size: bool = False
     filters: Filters = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContainerPruneReport:
+    """`POST /containers/prune`: the ids of the removed containers and the bytes freed."""
+
+    deleted: tuple[str, ...] = ()
+    space_reclaimed: int = 0
 
 
 class WaitCondition(enum.Enum):

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from estiba.cli.units import human_size, since
+from estiba.cli.units import human_size_precision, since
 
 __all__ = [
     "CONTAINER_HEADERS",
@@ -102,7 +102,7 @@ def container_row(
     size = ""
     if "SizeRw" in summary or "SizeRootFs" in summary:
         written, total = summary.get("SizeRw") or 0, summary.get("SizeRootFs") or 0
-        size = f"{human_size(written)} (virtual {human_size(total)})"
+        size = f"{human_size_precision(written, 3)} (virtual {human_size_precision(total, 3)})"
     labels = summary.get("Labels") or {}
     networks = (summary.get("NetworkSettings") or {}).get("Networks") or {}
     return {
@@ -148,7 +148,7 @@ def image_rows(
                 "Digest": digest,
                 "ID": short_id(summary["Id"], truncate),
                 "Repository": repo,
-                "Size": human_size(summary.get("Size", 0)),
+                "Size": human_size_precision(summary.get("Size", 0), 3),
                 "Tag": name,
             }
         )

@@ -12,16 +12,17 @@ import sys
 from typing import IO
 
 from estiba.cli.base import Context, ManyErrors, UsageError
-from estiba.cli.commands import COMMANDS
+from estiba.cli.commands import ALIASES, COMMANDS, GROUPS, CommandInfo
 from estiba.errors import EstibaError
 
-__all__ = ["exit_code_for", "main", "usage"]
+__all__ = ["exit_code_for", "group_usage", "main", "resolve", "usage"]
 
-_CREATING = ("run", "create")
+_CREATING = ("run", "create", "container run", "container create")
 
 
 def usage() -> str:
     width = max(len(name) for name in COMMANDS) + 2
+    groups = [name for name in COMMANDS if name in GROUPS]
     lines = [
         "Usage:  estiba [OPTIONS] COMMAND",
         "",
@@ -32,11 +33,60 @@ def usage() -> str:
         "  -v, --version       Print version information and quit",
         "  -h, --help          Print usage",
         "",
-        "Commands:",
+        "Management Commands:",
     ]
-    lines += [f"  {name.ljust(width)}{info.summary}" for name, info in COMMANDS.items()]
+    lines += [f"  {name.ljust(width)}{COMMANDS[name].summary}" for name in groups]
+    lines += ["", "Commands:"]
+    lines += [
+        f"  {name.ljust(width)}{info.summary}"
+        for name, info in COMMANDS.items()
+        if name not in GROUPS
+    ]
     lines += ["", "Run 'estiba COMMAND --help' for more information on a command."]
     return "\n".join(lines) + "\n"
+
+
+def group_usage(group: str) -> str:
+    """`estiba image --help`, laid out as docker lays out its management commands."""
+    table = GROUPS[group]
+    width = max(11, *(len(name) for name in table)) + 1
+    lines = [f"Usage:  estiba {group} COMMAND", "", COMMANDS[group].summary, "", "Commands:"]
+    lines += [f"  {name.ljust(width)}{table[name].summary}" for name in sorted(table)]
+    lines += ["", f"Run 'estiba {group} COMMAND --help' for more information on a command."]
+    return "\n".join(lines) + "\n"
+
+
+class _Unknown(Exception):
+    """`estiba image bogus`: docker's message and exit code 1, not a usage error."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def resolve(argv: list[str]) -> tuple[str, CommandInfo | None, list[str]]:
+    """The command named by argv (a group's subcommand is "group sub"), its table entry
+    (None: show the group's help) and its own arguments."""
+    name = argv[0]
+    info = COMMANDS.get(name)
+    if info is None:
+        raise _Unknown(f"estiba: '{name}' is not an estiba command.\nSee 'estiba --help'\n")
+    if name not in GROUPS:
+        return name, info, argv[1:]
+    rest = argv[1:]
+    if not rest or rest[0] in ("-h", "--help"):
+        return name, None, rest
+    if rest[0].startswith("-"):
+        raise UsageError(f"unknown flag: {rest[0]}", name)
+    sub = ALIASES.get(name, {}).get(rest[0], rest[0])
+    found = GROUPS[name].get(sub)
+    if found is None:
+        raise _Unknown(
+            f"estiba: unknown command: estiba {name} {rest[0]}\n\n"
+            f"Usage:  estiba {name} COMMAND\n\n"
+            f"Run 'estiba {name} --help' for more information\n"
+        )
+    return f"{name} {sub}", found, rest[1:]
 
 
 def _split_globals(argv: list[str]) -> tuple[dict[str, str | bool], list[str]]:
@@ -107,11 +157,14 @@ def main(argv: list[str] | None = None, stderr: IO[str] | None = None) -> int:
         if options.get("help") or not rest or rest[0] == "help":
             print(usage(), end="")
             return 0
-        command = rest[0]
-        info = COMMANDS.get(command)
-        if info is None:
-            err.write(f"estiba: '{command}' is not an estiba command.\nSee 'estiba --help'\n")
+        try:
+            command, info, arguments = resolve(rest)
+        except _Unknown as exc:
+            err.write(exc.text)
             return 1
+        if info is None:
+            print(group_usage(command), end="")
+            return 0
         import importlib
 
         from estiba.cli.base import CommandParser
@@ -121,7 +174,7 @@ def main(argv: list[str] | None = None, stderr: IO[str] | None = None) -> int:
         short_help = getattr(module, "SHORT_HELP", True)
         parser = CommandParser(command, info.usage, info.summary, short_help)
         module.configure(parser)
-        parsed = parser.parse_args(rest[1:])
+        parsed = parser.parse_args(arguments)
         ctx = Context(resolve_host(options.get("host")))  # type: ignore[arg-type]
         return int(module.execute(ctx, parsed) or 0)
     except UsageError as exc:

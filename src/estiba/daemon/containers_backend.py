@@ -632,7 +632,8 @@ class EngineContainers(ContainerOps):
         deleted: list[str] = []
         reclaimed = 0
         for record in records:
-            if record.state not in (State.CREATED, State.EXITED, State.DEAD) or not matches(record):
+            stopped = record.state in (State.CREATED, State.EXITED, State.DEAD)
+            if not stopped or not matches(record):
                 continue
             try:
                 size = (await asyncio.to_thread(self.snapshots.usage, record.id)).size
@@ -640,8 +641,9 @@ class EngineContainers(ContainerOps):
                 size = 0
             try:
                 await self._remove(record.id, force=False, exit_code=record.exit_code)
-            except (Conflict, NotFound):
-                continue  # started or removed meanwhile
+            except EstibaError as exc:  # started or removed meanwhile: dockerd goes on
+                log.warning("prune: cannot remove container %s: %s", record.short_id, exc)
+                continue
             deleted.append(record.id)
             reclaimed += size
         self.bus.publish("container", "prune", "", {"reclaimed": str(reclaimed)})

@@ -148,16 +148,17 @@ def open_engine(config: DaemonConfig) -> Iterator[Backends]:
         images = ImageStore(config.data_root / "images.db", content, users=image_users)
         stack.callback(images.close)
         bus = EventBus()
+        snapshotter = OverlaySnapshotter(config.data_root / "snapshots")
+        stack.callback(snapshotter.close)
         system = HostSystemBackend(
             containers=containers,
             images=images,
             events=bus,
             data_root=config.data_root,
             default_runtime=config.default_runtime,
+            snapshotter=snapshotter,
         )
         image_backend = StoreImageBackend(images, tmpdir=config.data_root / "tmp", events=bus)
-        snapshotter = OverlaySnapshotter(config.data_root / "snapshots")
-        stack.callback(snapshotter.close)
         container_backend = EngineContainers(
             containers=containers,
             images=images,

@@ -1,7 +1,9 @@
-"""The API's SystemBackend: /version and /info with this host's real figures, /events.
+"""The API's SystemBackend: /version and /info with this host's real figures, /events, and
+the disk usage of /system/df.
 
-Container counts come from the ContainerStore, image counts from the ImageStore, events
-from the engine's EventBus. Nothing here is cached: `docker info` is rare and must be true.
+Container counts come from the ContainerStore, image counts and sizes from the ImageStore,
+a container's writable layer from the snapshotter, events from the engine's EventBus.
+Nothing here is cached: `docker info` and `docker system df` are rare and must be true.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import platform
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,8 @@ from estiba.api.types import Event, JSONObject, VersionInfo
 from estiba.engine.events import EventBus
 from estiba.engine.states import State
 from estiba.engine.store import ContainerStore
-from estiba.images import ImageFilters, ImageStore
+from estiba.errors import EstibaError
+from estiba.images import Image, ImageFilters, ImageStore
 
 __all__ = ["HostSystemBackend", "engine_id", "go_arch"]
 
@@ -60,6 +64,7 @@ class HostSystemBackend:
         default_runtime: str = "estiba",
         proc: Path = Path("/proc"),
         cgroup_root: Path = Path("/sys/fs/cgroup"),
+        snapshotter: Any = None,
     ) -> None:
         self.containers = containers
         self.images = images
@@ -69,6 +74,10 @@ class HostSystemBackend:
         self.proc = proc
         self.cgroup_root = cgroup_root
         self.id = engine_id(self.data_root)
+        # The daemon's own snapshotter when it hands it over; else one opened on the same
+        # root at the first `system df` (the overlay snapshotter is safe to share).
+        self._snapshotter = snapshotter
+        self._snapshotter_lock = threading.Lock()
 
     async def version(self) -> VersionInfo:
         return VersionInfo(
@@ -159,6 +168,72 @@ class HostSystemBackend:
             + (["name=cgroupns"] if cgroup_version == "2" else []),
             "Warnings": None,
         }
+
+    async def disk_usage(self) -> JSONObject:
+        return await asyncio.to_thread(self._disk_usage)
+
+    def _disk_usage(self) -> JSONObject:
+        """dockerd's figures: LayersSize counts each layer once; an image's SharedSize is
+        what its layers share with other images; SizeRootFs is SizeRw plus the image."""
+        from estiba.daemon._documents import summary_json
+        from estiba.daemon.container_documents import summary_document
+
+        images = self.images.list(ImageFilters())
+        records = self.containers.list(all=True)
+        users = Counter(record.image_id for record in records)
+        layers = {image.id: self._layers(image) for image in images}
+        owners = Counter(chain for stack in layers.values() for chain in {c for c, _ in stack})
+        layer_sizes = {chain: size for stack in layers.values() for chain, size in stack}
+        image_documents = []
+        for image in images:
+            shared = sum(size for chain, size in layers[image.id] if owners[chain] > 1)
+            document = summary_json(image)
+            document.update(SharedSize=shared, Containers=users[image.id])
+            image_documents.append(document)
+        image_sizes = {image.id: image.size for image in self.images.list(ImageFilters(all=True))}
+        container_documents = []
+        for record in records:
+            size_rw = self._size_rw(record.id)
+            document = summary_document(record)
+            document.update(
+                SizeRw=size_rw, SizeRootFs=size_rw + image_sizes.get(record.image_id, 0)
+            )
+            container_documents.append(document)
+        return {
+            "LayersSize": sum(layer_sizes.values()),
+            "Images": image_documents,
+            "Containers": container_documents,
+            "Volumes": [],
+            "BuildCache": [],
+        }
+
+    def _layers(self, image: Image) -> list[tuple[str, int]]:
+        """(chain id, unpacked size) of each layer, bottom first. The sizes are those of
+        the image's history (one per non-empty step); without a usable history the whole
+        image counts as its top layer."""
+        from estiba.snapshots import chain_ids
+
+        try:
+            diff_ids = [diff_id for diff_id, _ in self.images.layers(image.id)]
+            steps = self.images.config(image.id).history
+            rows = list(reversed(self.images.history(image.id)))  # oldest first, as steps
+        except EstibaError:
+            return []
+        sizes = [row.size for step, row in zip(steps, rows) if not step.empty_layer]
+        if len(sizes) != len(diff_ids):
+            sizes = [0] * (len(diff_ids) - 1) + [image.size] if diff_ids else []
+        return list(zip(chain_ids(diff_ids), sizes))
+
+    def _size_rw(self, container_id: str) -> int:
+        with self._snapshotter_lock:
+            if self._snapshotter is None:
+                from estiba.snapshots import OverlaySnapshotter
+
+                self._snapshotter = OverlaySnapshotter(self.data_root / "snapshots")
+        try:
+            return int(self._snapshotter.usage(container_id).size)
+        except (EstibaError, OSError):
+            return 0  # no snapshot (being removed): nothing written that df could count
 
     async def events(self, *, since_ns: int | None, until_ns: int | None) -> AsyncIterator[Event]:
         since = since_ns if since_ns is not None else (0 if until_ns is not None else None)

@@ -29,7 +29,7 @@ def test_container_row_truncates_like_docker():
     assert row["Command"] == '"sh -c \'while true; …"'  # 20 wide with the ellipsis
     assert row["RunningFor"] == "About a minute ago"
     assert row["Ports"] == "0.0.0.0:8080->80/tcp, 443/tcp"
-    assert row["Size"] == "0B (virtual 1.235MB)"
+    assert row["Size"] == "0B (virtual 1.23MB)"  # docker: 3 significant digits
     assert row["CreatedAt"] == "1970-01-01 00:16:40 +0000 UTC"
 
 

@@ -1,13 +1,18 @@
 """The command table: name -> (module, usage, summary). Nothing is imported until a
 command runs, so `estiba --help` costs a dictionary. Each module under here provides
 `configure(parser)` and `execute(ctx, args) -> exit code`.
+
+The management commands (`estiba image ls`, `estiba container prune`...) are groups: a
+group's entry in COMMANDS has no module, and GROUPS maps its subcommands to modules, most
+of them the top-level commands' own (`image ls` is `images`, `container rm` is `rm`).
+ALIASES are further names for subcommands, accepted but not listed.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["COMMANDS", "CommandInfo"]
+__all__ = ["ALIASES", "COMMANDS", "GROUPS", "CommandInfo"]
 
 
 class CommandInfo(NamedTuple):
@@ -92,5 +97,63 @@ COMMANDS: dict[str, CommandInfo] = {
         "export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive"
     ),
     "events": _c("events", "[OPTIONS]", "Get real time events from the server"),
-    "image": _c("image", "bootstrap busybox|debian[:SUITE]", "Make images without a registry"),
+    "history": _c("history", "[OPTIONS] IMAGE", "Show the history of an image"),
+    "import": _c(
+        "import_image",
+        "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+        "Import the contents from a tarball to create a filesystem image",
+    ),
+    "container": CommandInfo("", "COMMAND", "Manage containers"),
+    "image": CommandInfo("", "COMMAND", "Manage images"),
+    "system": CommandInfo("", "COMMAND", "Manage Estiba"),
+}
+
+
+def _same(*names: str) -> dict[str, CommandInfo]:
+    return {name: COMMANDS[name] for name in names}
+
+
+GROUPS: dict[str, dict[str, CommandInfo]] = {
+    "container": {
+        **_same("attach", "create", "diff", "exec", "export"),
+        "inspect": _c(
+            "container_inspect",
+            "[OPTIONS] CONTAINER [CONTAINER...]",
+            "Display detailed information on one or more containers",
+        ),
+        **_same("kill", "logs"),
+        "ls": _c("ps", "[OPTIONS]", "List containers"),
+        "pause": COMMANDS["pause"],
+        "prune": _c("container_prune", "[OPTIONS]", "Remove all stopped containers"),
+        **_same("rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unpause"),
+        **_same("update", "wait"),
+    },
+    "image": {
+        "bootstrap": _c(
+            "bootstrap", "busybox|debian[:SUITE]", "Make an image without a registry"
+        ),
+        "history": COMMANDS["history"],
+        "import": COMMANDS["import"],
+        "inspect": _c(
+            "image_inspect",
+            "[OPTIONS] IMAGE [IMAGE...]",
+            "Display detailed information on one or more images",
+        ),
+        "load": COMMANDS["load"],
+        "ls": _c("images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images"),
+        "prune": _c("image_prune", "[OPTIONS]", "Remove unused images"),
+        "rm": _c("rmi", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images"),
+        **_same("save", "tag"),
+    },
+    "system": {
+        "df": _c("system_df", "[OPTIONS]", "Show Estiba disk usage"),
+        "events": COMMANDS["events"],
+        "info": _c("info", "[OPTIONS]", "Display system-wide information"),
+        "prune": _c("system_prune", "[OPTIONS]", "Remove unused data"),
+    },
+}
+
+ALIASES: dict[str, dict[str, str]] = {
+    "container": {"list": "ls", "ps": "ls", "remove": "rm"},
+    "image": {"list": "ls", "remove": "rm"},
 }

@@ -10,8 +10,7 @@ _DURATION = {"busybox": "a second", "debian": "about 40 s"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("subcommand", choices=["bootstrap"], metavar="bootstrap")
-    parser.add_argument("name", metavar="busybox|debian[:suite]")
+    parser.add_argument("name", metavar="busybox|debian[:SUITE]")
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
