@@ -14,12 +14,15 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 from estiba.cli.base import Context
 from estiba.cli.client import quote_ref
 from estiba.cli.stdio import Session
 from estiba.errors import EstibaError, SystemFault
+
+TYPE_CHECKING = False  # typing costs the CLI milliseconds at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["attach_container"]
 

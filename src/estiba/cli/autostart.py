@@ -15,9 +15,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO
 
 from estiba.errors import Unavailable
+
+TYPE_CHECKING = False  # typing costs the CLI milliseconds at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import IO
 
 __all__ = ["LOG_FILE", "may_autostart", "start_daemon"]
 

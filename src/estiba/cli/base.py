@@ -7,11 +7,15 @@ point (`estiba.cli.main`) does that once.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import IO, Any
 
 from estiba.errors import EstibaError, InvalidArgument
+
+TYPE_CHECKING = False  # typing costs the CLI milliseconds at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["CommandParser", "Context", "ManyErrors", "UsageError", "for_each"]
 
@@ -32,6 +36,16 @@ class ManyErrors(EstibaError):
         self.errors = errors
 
 
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's formatter with the width given, so that it does not import shutil (for
+    the terminal's size) on every add_argument: that costs the CLI ~3 ms at start-up."""
+    try:
+        columns = os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        columns = int(os.environ.get("COLUMNS", "80") or 80)
+    return argparse.HelpFormatter(prog, width=max(columns - 2, 40))
+
+
 class CommandParser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of exiting, and knows docker's help layout."""
 
@@ -42,6 +56,7 @@ class CommandParser(argparse.ArgumentParser):
             description=description,
             add_help=False,
             allow_abbrev=False,
+            formatter_class=_help_formatter,
         )
         self.command = command
         # `run -h` is the hostname, as in docker; elsewhere -h is help too.

@@ -9,11 +9,14 @@ executed or found, the container's own code for an attached `run`, 130 on Ctrl-C
 from __future__ import annotations
 
 import sys
-from typing import IO
 
 from estiba.cli.base import Context, ManyErrors, UsageError
 from estiba.cli.commands import ALIASES, COMMANDS, GROUPS, CommandInfo
 from estiba.errors import EstibaError
+
+TYPE_CHECKING = False  # typing costs the CLI milliseconds at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import IO
 
 __all__ = ["exit_code_for", "group_usage", "main", "resolve", "usage"]
 

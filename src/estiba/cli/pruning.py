@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import IO, Any
 
 from estiba.cli.base import Context
 from estiba.cli.units import human_size
+
+TYPE_CHECKING = False  # typing costs the CLI milliseconds at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = [
     "confirm",

@@ -15,10 +15,13 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
 
 from estiba.cli.client import STDERR, Hijacked, demux
 from estiba.errors import InvalidArgument
+
+TYPE_CHECKING = False  # typing costs the CLI milliseconds at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 __all__ = ["DETACH_KEYS", "Session", "check_tty", "terminal_size"]
 

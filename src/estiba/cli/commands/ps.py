@@ -6,6 +6,10 @@ import argparse
 
 from estiba.cli.base import Context
 
+TYPE_CHECKING = False  # typing costs the CLI milliseconds at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import Any
+
 DEFAULT_FORMAT = (
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 )
@@ -55,12 +59,23 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
         for summary in summaries:
             ctx.out(summary["Id"] if args.no_trunc else summary["Id"][:12])
         return 0
-    rows = [container_row(s, truncate=not args.no_trunc) for s in summaries]
+    rows = [{**container_row(s, truncate=not args.no_trunc), **size_column(s)} for s in summaries]
     text = args.format or (DEFAULT_FORMAT + ("\t{{.Size}}" if args.size else ""))
     if text == "json":
         text = "{{json .}}"
     _print(ctx, text, rows)
     return 0
+
+
+def size_column(summary: dict[str, Any]) -> dict[str, str]:
+    """docker's SIZE: the writable layer, and "(virtual ...)" with the image, 3 digits."""
+    from estiba.cli.units import human_size_precision
+
+    if "SizeRw" not in summary and "SizeRootFs" not in summary:
+        return {}
+    written = human_size_precision(summary.get("SizeRw") or 0, 3)
+    total = summary.get("SizeRootFs") or 0
+    return {"Size": f"{written} (virtual {human_size_precision(total, 3)})" if total > 0 else written}
 
 
 def _print(ctx: Context, text: str, rows: list[dict[str, str]]) -> None:
