@@ -177,6 +177,11 @@ def wait_gone(pid: int, start_time: int | None, timeout: float = 10.0) -> None:
     raise SystemFault(f"process {pid} did not exit within {timeout:.0f}s")
 
 
+def seccomp_cache_dir(root: str) -> str:
+    """Compiled seccomp programs, beside the containers' state (not a container: no state.json)."""
+    return os.path.join(root, ".seccomp-cache")
+
+
 def start_child(
     *,
     calls: sc.Syscalls,
@@ -190,6 +195,7 @@ def start_child(
     no_pivot: bool = False,
     join_fds: dict[str, int] | None = None,
     preserve_fds: int = 0,
+    seccomp_cache: str | None = None,
 ) -> tuple[int, Channel]:
     parent_end, child_end = Channel.pair()
     sys.stdout.flush()
@@ -211,6 +217,7 @@ def start_child(
                 no_pivot=no_pivot,
                 join_fds=join_fds,
                 preserve_fds=preserve_fds,
+                seccomp_cache=seccomp_cache,
             )
         )
     child_end.close()
@@ -324,6 +331,7 @@ def create(
             state_dir_fd=state_dir_fd,
             no_pivot=no_pivot,
             preserve_fds=preserve_fds,
+            seccomp_cache=seccomp_cache_dir(root),
         )
         undo.callback(kill_and_reap, pid)
         undo.callback(channel.close)
@@ -526,6 +534,18 @@ def resume(container_id: str, *, root: str = DEFAULT_ROOT) -> None:
     """Thaw a paused container."""
     manager = _manager_if(container_id, root, PAUSED, "container not paused")
     manager.thaw()
+
+
+def update(container_id: str, resources: dict, *, root: str = DEFAULT_ROOT) -> None:
+    """Write new cgroup limits for a running or paused container, as `runc update
+    --resources` does: `resources` is OCI `linux.resources` with only the fields to
+    change (absent or zero fields keep their values)."""
+    parsed = _cgroups().Resources.from_spec(resources)
+    store = StateStore(root)
+    state = store.load(container_id)
+    if status_of(store, state) == STOPPED:
+        raise Conflict(f"container {container_id} is not running")
+    load_manager(state).set(parsed)
 
 
 def _manager_if(container_id: str, root: str, wanted: str, refusal: str):

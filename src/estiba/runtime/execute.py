@@ -148,6 +148,7 @@ def exec_process(
             manager=manager,
             join_fds=join_fds,
             preserve_fds=preserve_fds,
+            seccomp_cache=container.seccomp_cache_dir(root),
         )
         undo.callback(channel.close)
         undo.callback(container.kill_and_reap, pid)

@@ -41,6 +41,8 @@ class InitContext(NamedTuple):
     # exec only: namespace type -> fd of the container's namespace to join
     join_fds: dict[str, int] | None = None
     preserve_fds: int = 0
+    # where compiled seccomp programs are kept (see seccomp.compile_filter), or None
+    seccomp_cache: str | None = None
 
 
 def child_main(ctx: InitContext) -> None:
@@ -163,8 +165,8 @@ def _create_sequence(ctx: InitContext) -> None:
     state = channel.expect(Msg.HOOKS_DONE)
     run_hooks("createContainer", spec.hooks.create_container, state)
 
-    # libseccomp is loaded and the filter compiled now: after pivot_root the host's
-    # libraries are out of reach.
+    # The filter is compiled (or read from the cache) now: after pivot_root the host's
+    # libraries and the cache are out of reach.
     seccomp_filter = _build_seccomp(ctx)
 
     # 4. Into the new root.
@@ -216,6 +218,8 @@ def _exec_sequence(ctx: InitContext) -> None:
     calls = ctx.calls
     channel = ctx.channel
     channel.expect(Msg.GO)
+    # Before joining the container's mount namespace: the seccomp cache is the host's.
+    seccomp_filter = _build_seccomp(ctx)
     fds = ctx.join_fds
     for ns_type in JOIN_ORDER:
         if ns_type in fds:
@@ -226,7 +230,6 @@ def _exec_sequence(ctx: InitContext) -> None:
                 os.setresuid(0, 0, 0)
     _fork_into_pid_namespace(ctx, "pid" in fds or "time" in fds)
     os.setsid()
-    seccomp_filter = _build_seccomp(ctx)
     if ctx.process.terminal:
         console.setup(calls, ctx.console, ctx.process.console_size, mount_console=False)
     elif ctx.console is not None:
@@ -245,7 +248,7 @@ def _build_seccomp(ctx: InitContext):
         return None
     from estiba.runtime import seccomp
 
-    return seccomp.build(ctx.seccomp)
+    return seccomp.compile_filter(ctx.seccomp, ctx.seccomp_cache, ctx.calls)
 
 
 def namespace_fds_of(pid: int, wanted: tuple[str, ...] = tuple(NAMESPACE_PROC_NAMES)) -> dict[str, int]:

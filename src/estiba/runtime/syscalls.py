@@ -8,6 +8,7 @@ come back as OSError with errno and the call's arguments, like the os module's o
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import struct
 
@@ -68,6 +69,16 @@ TIOCSCTTY = 0x540E
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
+
+
+# seccomp(2): its number per machine, and SECCOMP_SET_MODE_FILTER.
+_SYS_SECCOMP = {"x86_64": 317, "aarch64": 277, "i686": 354, "armv7l": 383, "ppc64le": 358, "s390x": 348,
+                "riscv64": 277}
+SECCOMP_SET_MODE_FILTER = 1
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 class _CapHeader(ctypes.Structure):
@@ -185,6 +196,20 @@ class Syscalls:
         fcntl.ioctl(fd, TIOCSCTTY, 0)
 
 
+    def seccomp_set_filter(self, flags: int, program: bytes) -> None:
+        """Install a classic BPF program (8-byte instructions) as this thread's filter."""
+        number = _SYS_SECCOMP.get(os.uname().machine)
+        if number is None:
+            raise OSError(errno.ENOSYS, f"seccomp: no syscall number known for {os.uname().machine}")
+        buffer = ctypes.create_string_buffer(program, len(program))
+        fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+        result = _lib().syscall(
+            ctypes.c_long(number), ctypes.c_uint(SECCOMP_SET_MODE_FILTER), ctypes.c_uint(flags),
+            ctypes.byref(fprog),
+        )
+        _check(result, "seccomp(SECCOMP_SET_MODE_FILTER)")
+
+
 class RecordingSyscalls(Syscalls):
     """A fake kernel for unit tests: records each call and succeeds (or fails on demand)."""
 
@@ -230,3 +255,6 @@ class RecordingSyscalls(Syscalls):
 
     def set_controlling_terminal(self, fd: int) -> None:
         self._record("set_controlling_terminal", fd)
+
+    def seccomp_set_filter(self, flags: int, program: bytes) -> None:
+        self._record("seccomp_set_filter", flags, program)
