@@ -14,6 +14,7 @@ _EXPORTS = {
     "delete": "estiba.runtime.container",
     "pause": "estiba.runtime.container",
     "resume": "estiba.runtime.container",
+    "update": "estiba.runtime.container",
     "list_states": "estiba.runtime.container",
     "run": "estiba.runtime.run",
     "exec_process": "estiba.runtime.execute",

@@ -18,7 +18,7 @@ PROG = "estiba-runtime"
 
 COMMANDS = (
     "create", "run", "start", "state", "pause", "resume", "kill", "delete", "exec", "list",
-    "ps", "events", "features", "spec",
+    "ps", "events", "features", "spec", "update",
 )
 _GLOBAL_WITH_VALUE = ("--root", "--log", "--log-format", "--rootless")
 
@@ -121,6 +121,16 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     sub.add_argument("--interval", default="5s", help="stats interval, e.g. 5s or 500ms")
     sub.add_argument("id")
 
+    sub = command("update", "change a running container's cgroup limits")
+    sub.add_argument("--resources", "-r", help='JSON file of OCI linux.resources ("-" for stdin)')
+    for flag in ("--memory", "--memory-reservation", "--memory-swap"):
+        sub.add_argument(flag, help="bytes, or a size like 64m (-1 unlimited)")
+    for flag in ("--cpu-period", "--cpu-quota", "--cpu-share", "--pids-limit", "--blkio-weight"):
+        sub.add_argument(flag, type=int)
+    sub.add_argument("--cpuset-cpus")
+    sub.add_argument("--cpuset-mems")
+    sub.add_argument("id")
+
     command("features", "print the features this runtime supports")
 
     sub = command("spec", "write a default config.json")
@@ -217,6 +227,11 @@ def _dispatch(args: argparse.Namespace) -> int:  # noqa: C901 - a flat command t
         for event in events.stream(args.id, interval=_interval(args.interval), root=root):
             print(events.dumps(event), flush=True)
         return 0
+    if command == "update":
+        from estiba.runtime.container import update
+
+        update(args.id, _update_resources(args), root=root)
+        return 0
     if command == "features":
         from estiba.runtime.features import features
 
@@ -244,6 +259,46 @@ def _list(args: argparse.Namespace) -> int:
         for row in rows:
             print("   ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     return 0
+
+
+def _update_resources(args: argparse.Namespace) -> dict:
+    """runc's `update`: the --resources document, then the single flags over it."""
+    import json
+
+    from estiba.errors import InvalidArgument
+    from estiba.units import parse_bytes
+
+    resources: dict = {}
+    if args.resources:
+        try:
+            text = sys.stdin.read() if args.resources == "-" else open(args.resources).read()
+            resources = json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise InvalidArgument(f"--resources {args.resources}: {exc}") from exc
+        if not isinstance(resources, dict):
+            raise InvalidArgument(f"--resources {args.resources}: must be a JSON object")
+
+    def size(text: str) -> int:
+        return -1 if text == "-1" else parse_bytes(text)
+
+    memory, cpu = resources.setdefault("memory", {}), resources.setdefault("cpu", {})
+    for value, section, key, convert in (
+        (args.memory, memory, "limit", size),
+        (args.memory_reservation, memory, "reservation", size),
+        (args.memory_swap, memory, "swap", size),
+        (args.cpu_period, cpu, "period", int),
+        (args.cpu_quota, cpu, "quota", int),
+        (args.cpu_share, cpu, "shares", int),
+        (args.cpuset_cpus, cpu, "cpus", str),
+        (args.cpuset_mems, cpu, "mems", str),
+    ):
+        if value is not None:
+            section[key] = convert(value)
+    if args.pids_limit is not None:
+        resources["pids"] = {"limit": args.pids_limit}
+    if args.blkio_weight is not None:
+        resources["blockIO"] = {"weight": args.blkio_weight}
+    return resources
 
 
 def _spec(args: argparse.Namespace) -> int:
