@@ -61,7 +61,7 @@ class ContainerOps:
             raise Conflict(f"Container {record.id} is not running")
         if record.state is State.RESTARTING:
             raise Conflict(f"Container {record.id} is restarting, wait until the container is running")
-        pids = await asyncio.to_thread(self._container_pids, record.id)
+        pids = await asyncio.to_thread(self._container_pids, record)
         output = await asyncio.to_thread(_run_ps, argv, pids)
         result = parse_ps_output(output, pids)
         self._publish("top", record)
@@ -100,7 +100,7 @@ class ContainerOps:
             await asyncio.to_thread(self.store.update_state, record.id, None, host_config=host_config)
             if record.running and record.state is not State.RESTARTING:
                 try:
-                    await asyncio.to_thread(self._apply_resources, record.id, wanted.oci_resources())
+                    await asyncio.to_thread(self._apply_resources, record, wanted.oci_resources())
                 except EstibaError as exc:
                     with contextlib.suppress(EstibaError):
                         await asyncio.to_thread(
@@ -160,7 +160,7 @@ class ContainerOps:
         cgroup = None
         if record.running:
             with contextlib.suppress(Conflict, NotFound):  # it stopped meanwhile
-                cgroup = self._cgroup_stats(record.id)
+                cgroup = self._cgroup_stats(record)
         system = system_cpu(_read_text("/proc/stat"), os.sysconf("SC_CLK_TCK"))
         return stats_document(
             record.id, record.name, cgroup=cgroup, read_ns=time.time_ns(), system=system,
@@ -230,39 +230,41 @@ class ContainerOps:
 
     # --- the container's cgroup, through its runtime ------------------------------------
 
-    def _container_pids(self, container_id: str) -> list[int]:
-        if self.runtime == "estiba":
+    def _container_pids(self, record: Any) -> list[int]:
+        if self.runtime_for(record) == "estiba":
             from estiba.runtime import events
 
-            return events.pids(container_id, root=self.runtime_root)
-        listed = self._runtime_command("ps", "--format", "json", container_id)
+            return events.pids(record.id, root=self.runtime_root)
+        listed = self._runtime_command(record, "ps", "--format", "json", record.id)
         return [int(p) for p in json.loads(listed or "[]")]
 
-    def _cgroup_stats(self, container_id: str) -> dict[str, Any]:
-        if self.runtime == "estiba":
+    def _cgroup_stats(self, record: Any) -> dict[str, Any]:
+        if self.runtime_for(record) == "estiba":
             from estiba.runtime import events
 
-            return events.stats_event(container_id, root=self.runtime_root)["data"]
-        return json.loads(self._runtime_command("events", "--stats", container_id)).get("data") or {}
+            return events.stats_event(record.id, root=self.runtime_root)["data"]
+        return json.loads(self._runtime_command(record, "events", "--stats", record.id)).get("data") or {}
 
-    def _apply_resources(self, container_id: str, resources: dict[str, Any]) -> None:
-        if self.runtime == "estiba":
+    def _apply_resources(self, record: Any, resources: dict[str, Any]) -> None:
+        if self.runtime_for(record) == "estiba":
             from estiba import runtime
 
-            runtime.update(container_id, resources, root=self.runtime_root)
+            runtime.update(record.id, resources, root=self.runtime_root)
             return
-        self._runtime_command("update", "--resources", "-", container_id, stdin=json.dumps(resources))
+        self._runtime_command(record, "update", "--resources", "-", record.id, stdin=json.dumps(resources))
 
-    def _runtime_command(self, *argv: str, stdin: str | None = None) -> str:
-        argv = (self.runtime, "--root", self.runtime_root, *argv)
+    def _runtime_command(self, record: Any, *argv: str, stdin: str | None = None) -> str:
+        binary = self.runtime_for(record)
+        argv = (binary, "--root", self.runtime_root, *argv)
         result = subprocess.run(argv, input=stdin, capture_output=True, text=True)
         if result.returncode != 0:
             lines = result.stderr.strip().splitlines()
             reason = lines[-1] if lines else f"exit status {result.returncode}"
-            raise SystemFault(f"{os.path.basename(self.runtime)} {argv[3]}: {reason}")
+            raise SystemFault(f"{os.path.basename(binary)} {argv[3]}: {reason}")
         return result.stdout
 
     # Provided by EngineContainers.
+    runtime_for: Any
     _get: Any
     _lock: Any
     _publish: Any

@@ -388,3 +388,18 @@ def test_sizes_with_size_1(busybox: Estibad) -> None:
         assert re.fullmatch(r"5(\.\d+)?kB \(virtual \d+(\.\d+)?MB\)", row.strip()), row
     finally:
         busybox.docker("rm", "size1")
+
+
+def test_top_update_stats_with_runc_as_the_containers_runtime(busybox: Estibad) -> None:
+    run_sleeper(busybox, "byrunc", "--runtime", "runc")
+    try:
+        pid = inspect(busybox, "byrunc")["State"]["Pid"]
+        lines = out(busybox.docker("top", "byrunc")).splitlines()
+        assert [line.split()[1] for line in lines[1:]] == [str(pid)]
+        busybox.docker("update", "--pids-limit", "30", "byrunc")
+        dirs = cgroup_dirs(pid)
+        assert (dirs.get("pids", dirs.get("unified")) / "pids.max").read_text().strip() == "30"
+        stats = json.loads(out(busybox.docker("stats", "--no-stream", "--format", "{{json .}}", "byrunc")))
+        assert stats["PIDs"] == "1"
+    finally:
+        busybox.docker("rm", "-f", "byrunc")
