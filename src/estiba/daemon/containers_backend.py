@@ -165,11 +165,11 @@ class EngineContainers(ContainerOps):
         records = await asyncio.to_thread(self.store.list, all=True)
         boot: list[ContainerRecord] = []
         for record in records:
+            if record.state in (State.CREATED, State.EXITED):
+                await asyncio.to_thread(self._discard_created_shim, record.id)
             if record.state in (State.RUNNING, State.PAUSED):
                 self._exits[record.id] = asyncio.get_running_loop().create_future()
                 self._spawn_task(self._monitor(record.id))
-            elif record.state is State.CREATED:
-                await asyncio.to_thread(self._discard_created_shim, record.id)
             elif record.state is State.REMOVING:
                 with contextlib.suppress(EstibaError):
                     await asyncio.to_thread(self._destroy, record)
@@ -693,19 +693,24 @@ class EngineContainers(ContainerOps):
     async def attach_container(self, ref: str, options: AttachOptions) -> Session:
         record = await self._get(ref)
         config = record.container_config()
-        if record.state not in (State.CREATED, State.RUNNING, State.PAUSED):
+        # An exited container is attached to before a start (`start -a`), as a created one.
+        attachable = (State.CREATED, State.EXITED, State.RUNNING, State.PAUSED)
+        if record.state not in attachable:
             if not options.logs:
+                if record.state is State.RESTARTING:
+                    raise Conflict("You cannot attach to a restarting container, wait until it is running")
                 raise Conflict("You cannot attach to a stopped container, start it first")
         before = None
         if options.logs:
             before = log_chunks(str(self.paths(record.id).log_path),
                                 LogsOptions(stdout=options.stdout, stderr=options.stderr),
                                 lambda: False)
-        if not options.stream or record.state not in (State.CREATED, State.RUNNING, State.PAUSED):
+        if not options.stream or record.state not in attachable:
             return LogOnlySession(config.tty, before)
         async with self._lock(record.id):
             record = await asyncio.to_thread(self.store.get, record.id)
-            if record.state is State.CREATED and record.id not in self._created_shims:
+            pending = record.state in (State.CREATED, State.EXITED)
+            if pending and record.id not in self._created_shims:
                 try:
                     await asyncio.to_thread(self._spawn, record, False)
                 except EstibaError as exc:

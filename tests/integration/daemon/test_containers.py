@@ -135,6 +135,18 @@ def test_running_container_survives_a_daemon_restart(make_daemon) -> None:
     assert daemon.terminate() == 0
 
 
+def test_start_attach_of_an_exited_container(busybox: Estibad) -> None:
+    busybox.docker("run", "--name", "again", "busybox", "sh", "-c", "echo run $$; exit 3", check=False)
+    for _ in range(2):
+        result = busybox.docker("start", "-a", "again", check=False)
+        assert (result.returncode, out(result)) == (3, "run 1\n")
+    assert out(busybox.docker("logs", "again")).splitlines() == ["run 1"] * 3
+    result = busybox.docker("attach", "again", check=False)
+    assert result.returncode == 1
+    assert "You cannot attach to a stopped container, start it first" in result.stderr.decode()
+    busybox.docker("rm", "again")
+
+
 def _shims_holding(path: str) -> list[int]:
     """estiba-shim processes with a file open under `path`."""
     found = []
@@ -166,3 +178,4 @@ def test_nothing_left_behind(busybox: Estibad) -> None:
     cgroups = [path for cid in ids for path in glob.glob(f"/sys/fs/cgroup/**/{cid}*", recursive=True)]
     assert cgroups == []
     assert _shims_holding(str(busybox.exec_root)) == []
+
