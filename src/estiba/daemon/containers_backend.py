@@ -211,6 +211,8 @@ class EngineContainers(ContainerOps):
         merged = parsed.merged_with(image_config)
         host_config = dict(body.get("HostConfig") or {})
         host_config["Runtime"] = check_runtime(host_config.get("Runtime") or self.runtime_name)
+        if (host_config.get("Memory") or 0) > 0 and not host_config.get("MemorySwap"):
+            host_config["MemorySwap"] = host_config["Memory"] * 2  # dockerd's default
         container_id = new_id()
         layers = [
             (diff_id, partial(open_layer, self.images.content, descriptor))

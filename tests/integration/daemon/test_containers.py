@@ -147,6 +147,19 @@ def test_start_attach_of_an_exited_container(busybox: Estibad) -> None:
     busybox.docker("rm", "again")
 
 
+def test_memory_limit_gets_dockerds_swap_default(busybox: Estibad) -> None:
+    busybox.docker("run", "-d", "--name", "capped", "-m", "32m", "busybox", "sleep", "100")
+    host = json.loads(out(busybox.docker("inspect", "capped")))[0]["HostConfig"]
+    assert (host["Memory"], host["MemorySwap"]) == (32 << 20, 64 << 20)
+    pid = json.loads(out(busybox.docker("inspect", "capped")))[0]["State"]["Pid"]
+    memory = next(line.split(":", 2)[2] for line in open(f"/proc/{pid}/cgroup")
+                  if ":memory:" in line)
+    memsw = f"/sys/fs/cgroup/memory{memory}/memory.memsw.limit_in_bytes"
+    if os.path.exists(memsw):
+        assert open(memsw).read().strip() == str(64 << 20)
+    busybox.docker("rm", "-f", "capped")
+
+
 def _shims_holding(path: str) -> list[int]:
     """estiba-shim processes with a file open under `path`."""
     found = []
