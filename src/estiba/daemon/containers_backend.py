@@ -27,23 +27,22 @@ from collections.abc import Awaitable
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from estiba.api.types import (
-    Archive,
     AttachOptions,
     ContainerListOptions,
     CreatedContainer,
     JSONObject,
     LogsOptions,
     Output,
-    PathStat,
     Session,
     WaitCondition,
     WaitResult,
 )
 from estiba.daemon import rootfs
 from estiba.daemon.container_documents import inspect_document, summary_document
+from estiba.daemon.container_files import ContainerFiles
 from estiba.daemon.container_logs import log_chunks
 from estiba.daemon.container_ops import ContainerOps
 from estiba.daemon.pidwait import shim_exit
@@ -66,7 +65,7 @@ DEFAULT_STOP_TIMEOUT = 10
 RELEASE_TIMEOUT = 30.0
 
 
-class EngineContainers(ContainerOps):
+class EngineContainers(ContainerOps, ContainerFiles):
     """ContainerBackend over the container store, the image store, the snapshotter and shims."""
 
     def __init__(
@@ -733,21 +732,6 @@ class EngineContainers(ContainerOps):
         if record.state not in (State.RUNNING, State.PAUSED) and record.id not in self._created_shims:
             raise Conflict(f"Container {record.id} is not running")
         await asyncio.to_thread(self.shim(record.id).resize, height, width)
-
-    # --- a container's files (the storage issue) --------------------------------------
-
-    async def stat_container_path(self, ref: str, path: str) -> PathStat:
-        _unsupported("cp", await self._get(ref))
-
-    async def get_container_archive(self, ref: str, path: str) -> Archive:
-        _unsupported("cp", await self._get(ref))
-
-    async def put_container_archive(self, ref: str, path: str, data: Any, **options: Any) -> None:
-        _unsupported("cp", await self._get(ref))
-
-
-def _unsupported(what: str, record: ContainerRecord) -> NoReturn:
-    raise Unsupported(f"`docker {what}` is not supported by estibad yet", hint=f"container {record.short_id}")
 
 
 def check_runtime(name: str) -> str:
