@@ -49,10 +49,12 @@ def _proxying_signals(client: Any, path: str, *, enabled: bool) -> Iterator[None
 
 
 def attach_container(
-    ctx: Context, ref: str, *, tty: bool, stdin: bool, start: bool, logs: bool = False
+    ctx: Context, ref: str, *, tty: bool, stdin: bool, start: bool, logs: bool = False,
+    auto_remove: bool = False,
 ) -> int | None:
     """Stream the container's stdio here until it exits; its exit code, or None when the
-    user detached."""
+    user detached. With `auto_remove` (run --rm) it returns once the container is gone,
+    as docker's does, so that its name is free again."""
     client = ctx.client
     path = f"/containers/{quote_ref(ref)}"
     connection = client.hijack(
@@ -61,7 +63,8 @@ def attach_container(
     )
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(connection.close)
-        waiting = client.open("POST", f"{path}/wait", {"condition": "next-exit"})
+        condition = "removed" if auto_remove else "next-exit"
+        waiting = client.open("POST", f"{path}/wait", {"condition": condition})
         cleanup.callback(waiting.close)
         # Without a TTY, Ctrl-C and friends go to the container (docker's --sig-proxy);
         # the handlers are in place before the container starts.

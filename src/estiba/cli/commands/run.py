@@ -35,5 +35,6 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     from estiba.cli.attaching import attach_container
 
-    code = attach_container(ctx, cid, tty=args.tty, stdin=args.interactive, start=True)
+    code = attach_container(ctx, cid, tty=args.tty, stdin=args.interactive, start=True,
+                            auto_remove=args.rm)
     return 0 if code is None else code
