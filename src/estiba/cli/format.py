@@ -162,3 +162,11 @@ def render_table(template: Template, rows: Sequence[Any]) -> str:
     if "\t" not in template.text:
         return "".join(line + "\n" for line in lines)
     return tabulate(line.split("\t") for line in lines)
+
+
+def render_rows(template: Template, rows: Sequence[Any]) -> str:
+    """What a listing prints: the aligned table for a `table ...` template, else one
+    rendered line per row (docker's --format)."""
+    if template.table:
+        return render_table(template, rows)
+    return "".join(template.render(row) + "\n" for row in rows)

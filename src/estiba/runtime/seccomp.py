@@ -341,10 +341,7 @@ class SeccompFilter:
         try:
             self._context.load()
         except OSError as exc:
-            hint = None
-            if exc.errno in (errno.EPERM, errno.EACCES):
-                hint = "without no_new_privs loading needs CAP_SYS_ADMIN: load before dropping capabilities"
-            raise SystemFault(f"seccomp: the kernel refused the filter: {exc.strerror}", hint=hint) from exc
+            raise _refused(exc) from exc
 
     def export_bpf(self) -> bytes:
         """The BPF program that load() would install (for tests and debugging)."""
@@ -417,6 +414,13 @@ def build(config: SeccompConfig) -> SeccompFilter:
     return SeccompFilter(context, plan)
 
 
+def _refused(exc: OSError) -> SystemFault:
+    hint = None
+    if exc.errno in (errno.EPERM, errno.EACCES):
+        hint = "without no_new_privs loading needs CAP_SYS_ADMIN: load before dropping capabilities"
+    return SystemFault(f"seccomp: the kernel refused the filter: {exc.strerror}", hint=hint)
+
+
 # -- the compiled program, cached --
 
 _KERNEL_FLAGS = {Flag.TSYNC: 1, Flag.LOG: 2, Flag.SPEC_ALLOW: 4}  # SECCOMP_FILTER_FLAG_*
@@ -441,10 +445,7 @@ class CompiledFilter:
         try:
             calls.seccomp_set_filter(self.flags, self.program)
         except OSError as exc:
-            hint = None
-            if exc.errno in (errno.EPERM, errno.EACCES):
-                hint = "without no_new_privs loading needs CAP_SYS_ADMIN: load before dropping capabilities"
-            raise SystemFault(f"seccomp: the kernel refused the filter: {exc.strerror}", hint=hint) from exc
+            raise _refused(exc) from exc
 
     def release(self) -> None:
         return None

@@ -158,3 +158,10 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estibad]:
     yield daemon
     daemon.kill()
     daemon.reap()
+
+
+@pytest.fixture(scope="module")
+def busybox(daemon: Estibad) -> Iterator[Estibad]:
+    """The module's daemon, with the busybox image bootstrapped."""
+    daemon.estiba("image", "bootstrap", "busybox")
+    yield daemon

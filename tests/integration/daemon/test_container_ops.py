@@ -14,7 +14,6 @@ import re
 import socket
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,6 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
     pytest.mark.timeout(180),
 ]
-
-
-@pytest.fixture(scope="module")
-def busybox(daemon: Estibad) -> Iterator[Estibad]:
-    daemon.estiba("image", "bootstrap", "busybox")
-    yield daemon
 
 
 def out(result) -> str:

@@ -10,7 +10,6 @@ import glob
 import json
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,12 +19,6 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
     pytest.mark.timeout(180),
 ]
-
-
-@pytest.fixture(scope="module")
-def busybox(daemon: Estibad) -> Iterator[Estibad]:
-    daemon.estiba("image", "bootstrap", "busybox")
-    yield daemon
 
 
 def out(result) -> str:

@@ -11,7 +11,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -21,12 +21,6 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
     pytest.mark.timeout(180),
 ]
-
-
-@pytest.fixture(scope="module")
-def busybox(daemon: Estibad) -> Iterator[Estibad]:
-    daemon.estiba("image", "bootstrap", "busybox")
-    yield daemon
 
 
 def state(daemon: Estibad, name: str) -> dict:

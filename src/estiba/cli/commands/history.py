@@ -60,7 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    from estiba.cli.format import Template, render_table
+    from estiba.cli.format import Template, render_rows
 
     images = [*args.stray, *([args.image] if args.image else [])]
     if len(images) != 1:
@@ -70,11 +70,7 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     rows = [history_row(item, human=args.human, truncate=not args.no_trunc, now=now)
             for item in items or ()]  # fmt: skip
     template = Template(_format(args), HEADERS)
-    if template.table:
-        ctx.stdout.write(render_table(template, rows))
-    else:
-        for row in rows:
-            ctx.out(template.render(row))
+    ctx.stdout.write(render_rows(template, rows))
     return 0
 
 

@@ -32,7 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    from estiba.cli.format import Template, render_table
+    from estiba.cli.format import Template, render_rows
     from estiba.cli.listing import IMAGE_HEADERS, filters_param, image_rows
 
     specs = list(args.filter) + ([f"reference={args.reference}"] if args.reference else [])
@@ -55,9 +55,5 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     if text == "json":
         text = "{{json .}}"
     template = Template(text, IMAGE_HEADERS)
-    if template.table:
-        ctx.stdout.write(render_table(template, rows))
-    else:
-        for row in rows:
-            ctx.out(template.render(row))
+    ctx.stdout.write(render_rows(template, rows))
     return 0

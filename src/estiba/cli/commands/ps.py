@@ -79,12 +79,8 @@ def size_column(summary: dict[str, Any]) -> dict[str, str]:
 
 
 def _print(ctx: Context, text: str, rows: list[dict[str, str]]) -> None:
-    from estiba.cli.format import Template, render_table
+    from estiba.cli.format import Template, render_rows
     from estiba.cli.listing import CONTAINER_HEADERS
 
     template = Template(text, CONTAINER_HEADERS)
-    if template.table:
-        ctx.stdout.write(render_table(template, rows))
-    else:
-        for row in rows:
-            ctx.out(template.render(row))
+    ctx.stdout.write(render_rows(template, rows))

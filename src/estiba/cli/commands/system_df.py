@@ -61,7 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    from estiba.cli.format import Template, render_table
+    from estiba.cli.format import Template, render_rows
 
     usage = ctx.client.get("/system/df") or {}
     text = args.format or "table"
@@ -76,11 +76,7 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     template = Template(DEFAULT_FORMAT if text == "table" else text, HEADERS)
     rows = summary_rows(usage)
-    if template.table:
-        ctx.stdout.write(render_table(template, rows))
-    else:
-        for row in rows:
-            ctx.out(template.render(row))
+    ctx.stdout.write(render_rows(template, rows))
     return 0
 
 
