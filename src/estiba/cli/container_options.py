@@ -51,6 +51,16 @@ def add_create_flags(parser: argparse.ArgumentParser) -> None:
     a("--stop-timeout", type=int, default=None, help="Timeout (in seconds) to stop a container")
     a("--log-driver", default="", help="Logging driver for the container")
     a("--log-opt", action="append", default=[], help="Log driver options")
+    a("--network", "--net", default="default", help="Connect a container to a network")
+    a("--network-alias", action="append", default=[], help="Add network-scoped alias for the container")
+    a("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
+    a("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
+    a("-P", "--publish-all", action="store_true", help="Publish all exposed ports to random ports")
+    a("--expose", action="append", default=[], help="Expose a port or a range of ports")
+    a("--add-host", action="append", default=[], help="Add a custom host-to-IP mapping (host:ip)")
+    a("--dns", action="append", default=[], help="Set custom DNS servers")
+    a("--dns-search", action="append", default=[], help="Set custom DNS search domains")
+    a("--dns-option", action="append", default=[], help="Set DNS options")
     a("image", help="IMAGE")
     a("command", nargs=argparse.REMAINDER, help="COMMAND [ARG...]")
 
@@ -122,6 +132,82 @@ def _ulimits(specs: list[str]) -> list[dict[str, Any]]:
     return result
 
 
+def _endpoints(args: argparse.Namespace) -> dict[str, Any]:
+    """NetworkingConfig.EndpointsConfig as docker sends it: the network's aliases and
+    static address, when given."""
+    if not (args.network_alias or args.ip):
+        return {}
+    if args.network in ("default", "bridge", "host", "none") or args.network.startswith("container:"):
+        raise InvalidArgument("network-scoped aliases and --ip are only supported for user-defined networks")
+    endpoint: dict[str, Any] = {}
+    if args.network_alias:
+        endpoint["Aliases"] = list(args.network_alias)
+    if args.ip:
+        endpoint["IPAMConfig"] = {"IPv4Address": args.ip}
+    return {args.network: endpoint}
+
+
+def _port_range(text: str, what: str) -> list[int]:
+    first, dash, last = text.partition("-")
+    try:
+        start = int(first)
+        end = int(last) if dash else start
+    except ValueError:
+        raise InvalidArgument(f"invalid {what}: {text}") from None
+    if not (0 < start <= end <= 65535):
+        raise InvalidArgument(f"invalid {what}: {text}")
+    return list(range(start, end + 1))
+
+
+def parse_ports(publish: list[str], expose: list[str]) -> tuple[list[str], dict[str, list[dict[str, str]]]]:
+    """-p and --expose as docker's CLI turns them into ExposedPorts and PortBindings:
+    `[ip:][hostPort:]containerPort[/proto]`, ranges on either side, IPv6 in brackets."""
+    exposed: list[str] = []
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for spec in expose:
+        port, _, proto = spec.partition("/")
+        for number in _port_range(port, "range format for --expose"):
+            key = f"{number}/{proto or 'tcp'}"
+            if key not in exposed:
+                exposed.append(key)
+    for spec in publish:
+        rest, _, proto = spec.partition("/")
+        proto = proto or "tcp"
+        if proto not in ("tcp", "udp", "sctp"):
+            raise InvalidArgument(f"invalid proto: {proto}")
+        host_ip = ""
+        if rest.startswith("["):
+            address, bracket, rest = rest[1:].partition("]")
+            if not bracket or not rest.startswith(":"):
+                raise InvalidArgument(f"invalid IP address in {spec}")
+            host_ip, rest = address, rest[1:]
+        parts = rest.split(":")
+        if len(parts) == 3 and not host_ip:
+            host_ip = parts.pop(0)
+        if len(parts) > 2 or not parts[-1]:
+            raise InvalidArgument(f"invalid publish spec {spec!r}: want [ip:][hostPort:]containerPort[/proto]")
+        container_ports = _port_range(parts[-1], "containerPort")
+        host_ports: list[int | None] = [None] * len(container_ports)
+        if len(parts) == 2 and parts[0]:
+            given = _port_range(parts[0], "hostPort")
+            if len(given) == len(container_ports):
+                host_ports = list(given)
+            elif len(container_ports) == 1:
+                host_ports = [None]  # a host range for one port: the daemon picks within it
+                bindings.setdefault(f"{container_ports[0]}/{proto}", []).append(
+                    {"HostIp": host_ip, "HostPort": parts[0]})
+                exposed.append(f"{container_ports[0]}/{proto}")
+                continue
+            else:
+                raise InvalidArgument(f"invalid ranges specified for container and host Ports: {spec}")
+        for container, host in zip(container_ports, host_ports):
+            key = f"{container}/{proto}"
+            if key not in exposed:
+                exposed.append(key)
+            bindings.setdefault(key, []).append({"HostIp": host_ip, "HostPort": "" if host is None else str(host)})
+    return exposed, bindings
+
+
 def _key_values(items: list[str]) -> dict[str, str]:
     return {k: v for k, _, v in (item.partition("=") for item in items)}
 
@@ -140,6 +226,7 @@ def create_body(
         swap = -1
     else:
         swap = parse_bytes(args.memory_swap)
+    exposed, bindings = parse_ports(args.publish, args.expose)
     host_config: dict[str, Any] = {
         "AutoRemove": args.rm,
         "CapAdd": _capabilities(args.cap_add),
@@ -151,7 +238,13 @@ def create_body(
         "MemorySwap": swap,
         "MemorySwappiness": -1,
         "NanoCpus": int(round((args.cpus or 0) * 1e9)),
-        "NetworkMode": "default",
+        "NetworkMode": args.network,
+        "PortBindings": bindings,
+        "PublishAllPorts": args.publish_all,
+        "ExtraHosts": list(args.add_host) or None,
+        "Dns": list(args.dns),
+        "DnsSearch": list(args.dns_search),
+        "DnsOptions": list(args.dns_option),
         "PidsLimit": args.pids_limit,
         "Privileged": args.privileged,
         "ReadonlyRootfs": args.read_only,
@@ -185,8 +278,10 @@ def create_body(
         "OnBuild": None,
         "Labels": _key_values(args.label),
         "HostConfig": host_config,
-        "NetworkingConfig": {"EndpointsConfig": {}},
+        "NetworkingConfig": {"EndpointsConfig": _endpoints(args)},
     }
+    if exposed:
+        body["ExposedPorts"] = {port: {} for port in exposed}
     if args.stop_signal:
         body["StopSignal"] = args.stop_signal
     if args.stop_timeout is not None:

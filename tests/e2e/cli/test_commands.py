@@ -232,6 +232,14 @@ RUN_FLAGS = [
         "echo",
         "hi",
     ],
+    [
+        "--network", "n1", "--network-alias", "web", "--ip", "10.1.0.5",
+        "-p", "8080:80", "-p", "127.0.0.1::53/udp", "-p", "9000-9001:7000-7001", "-p", "[::1]:8443:443",
+        "-P", "--expose", "9999", "--expose", "6000-6001/udp",
+        "--add-host", "db:10.0.0.2", "--dns", "10.0.0.53", "--dns-search", "example.org",
+        "--dns-option", "ndots:2",
+        "busybox",
+    ],
 ]
 
 
@@ -245,7 +253,7 @@ def _differences(ours: dict, theirs: dict, prefix: str = "") -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("flags", RUN_FLAGS, ids=["bare", "rm-entrypoint", "every-flag"])
+@pytest.mark.parametrize("flags", RUN_FLAGS, ids=["bare", "rm-entrypoint", "every-flag", "network"])
 def test_create_body_matches_the_docker_clis(cli, flags):
     if not cli.has_docker:
         pytest.skip("the docker CLI is not installed")
