@@ -44,6 +44,7 @@ PRELOAD = (
     "estiba.runtime.cgroups.factory",
     "estiba.runtime.cgroups.bpf_devices",
     "subprocess",
+    "resource",
 )
 MAX_MESSAGE = 65536
 
