@@ -1,14 +1,18 @@
-"""Helpers the end-to-end tests share: a client driven through a real pseudo-terminal, and
-a snapshot of what an engine leaves on the host (mounts, cgroups, processes, shim state,
-database rows) to compare before and after a run."""
+"""Helpers the end-to-end tests share: a client driven through a real pseudo-terminal, raw
+HTTP over the daemon's socket (for what no client library sends), and a snapshot of what
+an engine leaves on the host (mounts, cgroups, processes, shim state, database rows) to
+compare before and after a run."""
 
 from __future__ import annotations
 
 import fcntl
 import glob
+import http.client
+import json
 import os
 import re
 import select
+import socket
 import sqlite3
 import struct
 import subprocess
@@ -17,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 # --- a client at a terminal ------------------------------------------------------------------
 
@@ -40,6 +44,7 @@ class Terminal:
         self.argv = list(argv)
         self.transcript = b""
         self._seen = 0
+        self._eof = False
         self._controller, terminal = os.openpty()
         fcntl.ioctl(self._controller, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         try:
@@ -81,23 +86,24 @@ class Terminal:
 
     def send(self, text: str) -> None:
         """Type `text` followed by Enter."""
-        os.write(self._controller, text.encode() + b"\r")
+        self.write(text.encode() + b"\r")
+
+    def write(self, keys: bytes) -> None:
+        """Type these bytes as they are (control keys: b"\\x03" is ctrl-c)."""
+        os.write(self._controller, keys)
 
     def wait(self, timeout: float = 20) -> int:
         """The exit code, after reading everything the command wrote."""
         deadline = time.monotonic() + timeout
-        while not self._eof and time.monotonic() < deadline:
-            self._read(0.2)
+        while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                # The pty reports EOF only once no process holds the terminal side.
-                self._read(0.2)
-                break
-        try:
-            return self.process.wait(max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            raise AssertionError(
-                f"{self.argv[0]} still running after {timeout}s; transcript:\n{self.transcript!r}"
-            ) from None
+                while self._read(0.1):  # what is still buffered in the pty
+                    pass
+                return self.process.returncode
+            self._read(0.2)  # keep the pty drained: a command blocked writing never ends
+        raise AssertionError(
+            f"{self.argv[0]} still running after {timeout}s; transcript:\n{self.transcript!r}"
+        )
 
     def rest(self) -> bytes:
         """What arrived after the last `expect`."""
@@ -110,8 +116,6 @@ class Terminal:
         if not self._closed:
             os.close(self._controller)
             self._closed = True
-
-    _eof = False
 
     def _read(self, timeout: float) -> bool:
         ready, _, _ = select.select([self._controller], [], [], timeout)
@@ -126,6 +130,71 @@ class Terminal:
             return False
         self.transcript += chunk
         return True
+
+
+# --- the API without a client library ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+def api_request(
+    socket_path: Path,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    *,
+    content_type: str = "application/json",
+    timeout: float = 30,
+) -> RawResponse:
+    """One HTTP request over the daemon's unix socket, body sent exactly as given."""
+    connection = _UnixConnection(socket_path, timeout)
+    try:
+        headers = {"Content-Type": content_type} if body is not None else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return RawResponse(response.status, dict(response.getheaders()), response.read())
+    finally:
+        connection.close()
+
+
+def open_attach(
+    socket_path: Path, container: str, query: str = "stream=1&stdout=1&stderr=1"
+) -> socket.socket:
+    """A hijacked attach connection, past its status line, as a plain socket to read."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    sock.connect(str(socket_path))
+    sock.sendall(
+        f"POST /v1.41/containers/{container}/attach?{query} HTTP/1.1\r\n"
+        "Host: localhost\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)  # one byte at a time: what follows the headers is the stream
+        if not chunk:
+            raise AssertionError(f"attach closed before its headers: {head!r}")
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
 
 
 # --- what an engine leaves behind -------------------------------------------------------------
@@ -266,10 +335,12 @@ def _holds_file_under(pid: int, path: str) -> bool:
 
 
 def _tree(root: Path) -> list[str]:
+    """Paths under `root`, not descending into mount points (a container's rootfs)."""
     found = []
     for base, dirs, files in os.walk(root):
         for name in dirs + files:
             found.append(os.path.relpath(os.path.join(base, name), root))
+        dirs[:] = [name for name in dirs if not os.path.ismount(os.path.join(base, name))]
     return found
 
 
@@ -284,10 +355,10 @@ def _rows(database: Path) -> int:
     """Rows in all tables of a SQLite database, read-only (the daemon holds it open)."""
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
     try:
-        tables = [
-            row[0]
-            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
-        ]
+        listed = connection.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        )
+        tables = [row[0] for row in listed]
         return sum(connection.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables)
     finally:
         connection.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator, Callable
+from typing import BinaryIO
 
 from estiba.api.types import LogsOptions, OutputChunk, StreamKind
 from estiba.daemon.container_documents import parse_rfc3339_ns
@@ -44,8 +46,9 @@ def select_entries(lines: list[bytes], options: LogsOptions) -> list[OutputChunk
     return chunks
 
 
-def _read_rotated(path: str) -> tuple[list[bytes], int]:
-    """Every line of the rotated files and the current one, and the current one's size."""
+def _read_rotated(path: str) -> tuple[list[bytes], _LogTail]:
+    """Every line of the rotated files and the current one; the current one stays open,
+    after its last complete line, for following."""
     lines: list[bytes] = []
     for index in range(_MAX_FILES, 0, -1):
         try:
@@ -53,42 +56,87 @@ def _read_rotated(path: str) -> tuple[list[bytes], int]:
                 lines.extend(handle.read().splitlines())
         except FileNotFoundError:
             continue
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        data = b""
-    complete = data[: data.rfind(b"\n") + 1]
-    lines.extend(complete.splitlines())
-    return lines, len(complete)
+    tail = _LogTail(path)
+    lines.extend(tail.read())
+    return lines, tail
 
 
-def _read_from(path: str, offset: int) -> tuple[list[bytes], int]:
-    try:
-        with open(path, "rb") as handle:
-            size = handle.seek(0, 2)
-            if size < offset:  # rotated: start the new file from its beginning
-                offset = 0
-            handle.seek(offset)
-            data = handle.read()
-    except FileNotFoundError:
-        return [], 0
-    complete = data[: data.rfind(b"\n") + 1]
-    return complete.splitlines(), offset + len(complete)
+class _LogTail:
+    """The current log file, held open while it is followed.
+
+    Holding it, rather than opening the path at each look, keeps what the shim wrote
+    last readable when the file is rotated (renamed or unlinked) or the container is
+    removed between two looks: `docker run` without -d reads a short-lived container's
+    output through a follow that may only finish reading after the removal.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.handle: BinaryIO | None = None
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self.handle = open(self.path, "rb")
+        except FileNotFoundError:
+            self.handle = None
+
+    def read(self) -> list[bytes]:
+        """The complete lines written since the last read, across a rotation."""
+        if self.handle is None:
+            self._open()
+            if self.handle is None:
+                return []
+        lines = self._complete_lines()
+        if self._rotated():
+            lines += self._complete_lines()  # written between that read and the rotation
+            self.handle.close()
+            self._open()
+            if self.handle is not None:
+                lines += self._complete_lines()
+        return lines
+
+    def _complete_lines(self) -> list[bytes]:
+        assert self.handle is not None
+        data = self.handle.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        self.handle.seek(len(complete) - len(data), os.SEEK_CUR)  # a partial line: next time
+        return complete.splitlines()
+
+    def _rotated(self) -> bool:
+        assert self.handle is not None
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            return False  # removed (or between a rename and the new file): keep reading ours
+        return (current.st_dev, current.st_ino) != _identity(self.handle)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+def _identity(handle: BinaryIO) -> tuple[int, int]:
+    status = os.fstat(handle.fileno())
+    return status.st_dev, status.st_ino
 
 
 async def log_chunks(path: str, options: LogsOptions, running: Callable[[], bool]) -> AsyncIterator[OutputChunk]:
-    lines, offset = await asyncio.to_thread(_read_rotated, path)
-    for chunk in select_entries(lines, options):
-        yield chunk
-    if not options.follow:
-        return
-    follow = LogsOptions(options.stdout, options.stderr, False, options.since_ns, options.until_ns, None)
-    while True:
-        alive = await asyncio.to_thread(running)
-        lines, offset = await asyncio.to_thread(_read_from, path, offset)
-        for chunk in select_entries(lines, follow):
+    lines, tail = await asyncio.to_thread(_read_rotated, path)
+    try:
+        for chunk in select_entries(lines, options):
             yield chunk
-        if not alive:
+        if not options.follow:
             return
-        await asyncio.sleep(FOLLOW_INTERVAL)
+        follow = LogsOptions(options.stdout, options.stderr, False, options.since_ns, options.until_ns, None)
+        while True:
+            # Whether it runs first, then read: what it wrote before ending is read too.
+            alive = await asyncio.to_thread(running)
+            for chunk in select_entries(await asyncio.to_thread(tail.read), follow):
+                yield chunk
+            if not alive:
+                return
+            await asyncio.sleep(FOLLOW_INTERVAL)
+    finally:
+        tail.close()

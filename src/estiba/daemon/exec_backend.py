@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from dataclasses import asdict
 from typing import Any
 
 from estiba.api.types import ExecConfig, ExecStartOptions, JSONObject, Session
 from estiba.daemon.containers_backend import EngineContainers, in_daemon_thread
-from estiba.daemon.sessions import SocketSession
+from estiba.daemon.sessions import SocketSession, StartOnFirstUse
 from estiba.engine.names import new_id
 from estiba.engine.store import ExecRecord, rfc3339_now
 from estiba.errors import Conflict, EstibaError, NotFound
+from estiba.shim.attach import AttachRequest
 
 __all__ = ["EngineExecs", "exec_process"]
 
@@ -84,8 +86,6 @@ class EngineExecs:
         return ExecConfig(**raw)
 
     async def start_exec(self, exec_id: str, options: ExecStartOptions) -> Session | None:
-        from estiba.shim.attach import AttachRequest
-
         record = await asyncio.to_thread(self._get, exec_id)
         if record.running or record.exit_code is not None:
             raise Conflict(f"Error: Exec command {exec_id} has already run")
@@ -99,20 +99,28 @@ class EngineExecs:
             config = ExecConfig(**{**asdict(config), "console_size": options.console_size})
         paths = self.containers.paths(container.id)
         process = await asyncio.to_thread(self._process, str(paths.bundle), str(paths.rootfs), config)
-        attach = None
-        if not options.detach:
-            attach = AttachRequest(config.attach_stdin, config.attach_stdout, config.attach_stderr)
         client = self.containers.shim(container.id)
-        pid, sock = await asyncio.to_thread(
-            client.exec, exec_id, process, open_stdin=config.attach_stdin, stdin_once=True, attach=attach
-        )
-        await asyncio.to_thread(self.store.update_exec, exec_id, running=True, pid=pid)
-        self.containers._publish("exec_start: " + " ".join(config.cmd), container, execID=exec_id)
 
-        async def record_exit() -> None:
+        async def start(attach: AttachRequest | None) -> socket.socket | None:
+            try:
+                pid, sock = await asyncio.to_thread(
+                    client.exec, exec_id, process, open_stdin=config.attach_stdin, stdin_once=True,
+                    attach=attach,
+                )
+            except Exception:
+                # dockerd's code for a command that could not be run; without an exit
+                # code the exec would read as never started.
+                with contextlib.suppress(EstibaError):
+                    await asyncio.to_thread(self.store.update_exec, exec_id, running=False, exit_code=126)
+                raise
+            await asyncio.to_thread(self.store.update_exec, exec_id, running=True, pid=pid)
+            self.containers._publish("exec_start: " + " ".join(config.cmd), container, execID=exec_id)
+            return sock
+
+        async def record_exit(attached: bool) -> None:
             try:
                 status = await in_daemon_thread(
-                    client.wait_exec, exec_id, None if sock is None else EXIT_RECORD_TIMEOUT
+                    client.wait_exec, exec_id, EXIT_RECORD_TIMEOUT if attached else None
                 )
                 code = int(status.get("exit_code") or 0)
             except EstibaError:
@@ -121,11 +129,23 @@ class EngineExecs:
                 await asyncio.to_thread(self.store.update_exec, exec_id, running=False, exit_code=code)
             self.containers._publish("exec_die", container, execID=exec_id, exitCode=str(code))
 
-        if sock is None:
-            self.containers._spawn_task(record_exit())
+        if options.detach:
+            await start(None)
+            self.containers._spawn_task(record_exit(False))
             return None
-        return SocketSession(sock, tty=config.tty, stdin=config.attach_stdin,
-                             detach_keys=config.detach_keys, on_end=record_exit)
+
+        async def start_attached() -> SocketSession:
+            attach = AttachRequest(config.attach_stdin, config.attach_stdout, config.attach_stderr)
+            sock = await start(attach)
+            assert sock is not None
+            return SocketSession(sock, tty=config.tty, stdin=config.attach_stdin,
+                                 detach_keys=config.detach_keys, on_end=lambda: record_exit(True))
+
+        # The process starts once the API has sent the status line, as dockerd's does: a
+        # client that reads the headers through a buffer and the stream from the socket
+        # (docker-py) loses output that arrives in the same read as the headers.
+        return StartOnFirstUse(start_attached, tty=config.tty, stdin=config.attach_stdin,
+                               detach_keys=config.detach_keys)
 
     def _get(self, exec_id: str) -> ExecRecord:
         try:

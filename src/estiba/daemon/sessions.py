@@ -3,7 +3,8 @@
 The shim speaks Docker's stream already (8-byte frames without a tty, raw bytes with
 one); this decodes it into `OutputChunk`s, passes stdin through, and shuts the socket's
 write side for "no more stdin", which the shim turns into closing the process's stdin
-when it was opened StdinOnce.
+when it was opened StdinOnce without a tty. `StartOnFirstUse` wraps one whose process
+is started only once the API has answered the request (exec start).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from estiba.api.types import OutputChunk, StreamKind
+from estiba.errors import EstibaError
 
-__all__ = ["SocketSession", "decode_stream"]
+__all__ = ["SocketSession", "StartOnFirstUse", "decode_stream"]
 
 _HEADER = 8
 
@@ -107,6 +109,74 @@ class SocketSession:
         if not self._closed:
             self._closed = True
             self._sock.close()
+
+
+class StartOnFirstUse:
+    """A session whose process starts when the API first uses it, not when it is made.
+
+    The API makes the session, then sends the status line, then pumps output and stdin;
+    starting in between would let the first output overtake the status line (see
+    EngineExecs.start_exec). `start` runs once, whichever of output and stdin comes first;
+    closed before that, the process never starts.
+    """
+
+    def __init__(
+        self,
+        start: Callable[[], Awaitable[SocketSession]],
+        *,
+        tty: bool,
+        stdin: bool,
+        detach_keys: str = "",
+    ) -> None:
+        self._start = start
+        self._started: asyncio.Future[SocketSession] | None = None
+        self._tty = tty
+        self._stdin = stdin
+        self._detach_keys = detach_keys
+        self._closed = False
+
+    tty = property(lambda self: self._tty)
+    stdin = property(lambda self: self._stdin)
+    detach_keys = property(lambda self: self._detach_keys)
+
+    async def _session(self) -> SocketSession:
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        return await asyncio.shield(self._started)
+
+    @property
+    def output(self) -> AsyncIterator[OutputChunk]:
+        return self._output()
+
+    async def _output(self) -> AsyncIterator[OutputChunk]:
+        if self._closed:
+            return
+        try:
+            session = await self._session()
+        except EstibaError as exc:
+            # Too late for a status code: dockerd writes the error to the stream's stdout.
+            yield OutputChunk(StreamKind.STDOUT, f"{exc}\r\n".encode())
+            return
+        async for chunk in session.output:
+            yield chunk
+
+    async def write_stdin(self, data: bytes) -> None:
+        if not self._closed:
+            await (await self._session()).write_stdin(data)
+
+    async def close_stdin(self) -> None:
+        if not self._closed:
+            await (await self._session()).close_stdin()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._started is None:
+            return
+        try:
+            session = await self._started
+        except Exception:
+            return  # it failed to start: nothing to close
+        await session.close()
 
 
 class LogOnlySession:

@@ -276,7 +276,10 @@ class Monitor:
                 self._stdin_from(subscriber, io, data)
             elif data is not None:  # the client shut its side: it sends no more
                 subscriber.reading = False
-                if subscriber.request.stdin and io.stdin_once:
+                # As dockerd: StdinOnce closes a pipe, never a terminal. A client leaving
+                # a TTY (detach keys, a killed `docker attach`) must leave its input open
+                # for the next attach; the process ends a TTY session itself (exit, ^D).
+                if subscriber.request.stdin and io.stdin_once and not io.tty:
                     io.close_stdin()
         if events & OUT:
             subscriber.flush()
