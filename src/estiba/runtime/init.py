@@ -43,6 +43,9 @@ class InitContext(NamedTuple):
     preserve_fds: int = 0
     # where compiled seccomp programs are kept (see seccomp.compile_filter), or None
     seccomp_cache: str | None = None
+    # the parent put us in the pid namespace already: we are its pid 1 (or, for an exec,
+    # inside it), so there is no fork into it and no pid namespace to make or join
+    pid_namespace_ready: bool = False
 
 
 def child_main(ctx: InitContext) -> None:
@@ -102,14 +105,18 @@ def _fork_into_pid_namespace(ctx: InitContext, needed: bool) -> None:
     """unshare/setns of a pid namespace applies to children only: fork, and let the
     child carry on as the container's process while this one reports its pid and exits."""
     if not needed:
-        ctx.channel.send(Msg.PID, os.getpid())
+        # Our pid as the parent sees it; 0 when the parent forked us into the namespace
+        # (getpid() says 1 there), meaning the pid it got from fork.
+        ctx.channel.send(Msg.PID, 0 if ctx.pid_namespace_ready else os.getpid())
         return
-    # The child shares our end of the channel: it waits until PID is sent (our exit
-    # closes the pipe), or its next message could reach the parent first.
+    # The child shares our end of the channel: it waits until PID is sent, or its next
+    # message could reach the parent first. Closing the pipe says so at once (waiting for
+    # our exit would add the teardown of this process's memory, milliseconds).
     sent_r, sent_w = os.pipe()
     pid = os.fork()
     if pid:
         ctx.channel.send(Msg.PID, pid)
+        os.close(sent_w)
         os._exit(0)
     os.close(sent_w)
     os.read(sent_r, 1)
@@ -134,7 +141,7 @@ def _create_sequence(ctx: InitContext) -> None:
     new_flags = 0
     for ns_type in JOIN_ORDER:
         namespace = spec.linux.namespace(ns_type)
-        if namespace is None or ns_type == "user":
+        if namespace is None or ns_type == "user" or (ns_type == "pid" and ctx.pid_namespace_ready):
             continue
         if namespace.path:
             fd = os.open(namespace.path, os.O_RDONLY | os.O_CLOEXEC)
@@ -145,7 +152,7 @@ def _create_sequence(ctx: InitContext) -> None:
     if new_flags:
         calls.unshare(new_flags)
     needs_fork = spec.linux.namespace("pid") is not None or spec.linux.namespace("time") is not None
-    _fork_into_pid_namespace(ctx, needs_fork)
+    _fork_into_pid_namespace(ctx, needs_fork and not ctx.pid_namespace_ready)
     os.setsid()
 
     network = spec.linux.namespace("network")
@@ -223,12 +230,14 @@ def _exec_sequence(ctx: InitContext) -> None:
     fds = ctx.join_fds
     for ns_type in JOIN_ORDER:
         if ns_type in fds:
-            calls.setns(fds[ns_type], NAMESPACE_FLAGS[ns_type])
+            if not (ns_type == "pid" and ctx.pid_namespace_ready):
+                calls.setns(fds[ns_type], NAMESPACE_FLAGS[ns_type])
             os.close(fds[ns_type])
             if ns_type == "user":
                 os.setresgid(0, 0, 0)
                 os.setresuid(0, 0, 0)
-    _fork_into_pid_namespace(ctx, "pid" in fds or "time" in fds)
+    needs_fork = "pid" in fds or "time" in fds
+    _fork_into_pid_namespace(ctx, needs_fork and not ctx.pid_namespace_ready)
     os.setsid()
     if ctx.process.terminal:
         console.setup(calls, ctx.console, ctx.process.console_size, mount_console=False)
