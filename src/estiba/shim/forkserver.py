@@ -3,10 +3,11 @@
 `ForkServer.start()` starts a fresh interpreter (fork + exec, not a bare fork of the
 daemon: a daemon has threads and open state that a forked child must not inherit). It
 imports estiba.runtime and the shim, freezes the heap so that children share those pages,
-and serves requests on a socketpair. For `spawn(spec)` it forks; the child calls setsid
-and forks again, so the shim is an orphan in its own session, no child of the server or
-the daemon: both may die and the shim and its container go on. The server exits when
-the daemon's end of the socketpair closes.
+and serves requests on a socketpair. For `spawn(spec)` it forks once; the child calls
+setsid and becomes the shim, in its own session. The server ignores SIGCHLD, so the
+kernel reaps shims that end; when the server and the daemon die, shims are reparented
+to init and they and their containers go on. The server exits when the daemon's end of
+the socketpair closes.
 
 `spawn_direct(spec)` does the same with `python -m estiba.shim`, for comparison and as a
 fallback. Both wait on a ready pipe until the shim has started the container (or, with
@@ -21,6 +22,7 @@ import gc
 import json
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -194,6 +196,7 @@ def serve(fd: int) -> None:
     except Exception as exc:  # noqa: BLE001 - reported to the daemon, which refuses to go on
         sock.send(json.dumps({"ready": False, "error": str(exc)}).encode())
         return
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # shims are reaped by the kernel
     gc.collect()
     gc.freeze()  # pages of the pre-loaded heap stay shared with every shim
     sock.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())
@@ -208,10 +211,13 @@ def serve(fd: int) -> None:
             request = json.loads(raw)
             if request.get("op") != "spawn" or len(fds) != 1:
                 raise InvalidArgument("fork server: expected a spawn request with one ready fd")
+            # One fork, no intermediate: SIGCHLD is ignored here, so the kernel reaps the
+            # shims when they end and nobody waits for them (a fork of this process costs
+            # milliseconds on a VM; the double fork paid it twice).
             child = os.fork()
             if child == 0:
-                launch.detach_and_run(request["state_dir"], bool(request.get("start", True)), fds[0], (sock.fileno(),))
-            os.waitpid(child, 0)
+                launch.detach_and_run(request["state_dir"], bool(request.get("start", True)), fds[0],
+                                      (sock.fileno(),), fork_again=False)
             reply = {"ok": True}
         except Exception as exc:  # noqa: BLE001 - the daemon gets the error, the server goes on
             reply = {"ok": False, "error": str(exc)}

@@ -1,8 +1,9 @@
 """Becoming a shim: leave the spawner's session and process tree, then run the monitor.
 
-Shared by the fork server's children and by `python -m estiba.shim`: setsid and a second
-fork make the shim an orphan in a session of its own (init, or the nearest subreaper,
-reaps it), so a daemon and fork server may die and the shim goes on.
+Shared by the fork server's children and by `python -m estiba.shim`: setsid (and, from
+`python -m estiba.shim`, a second fork) make the shim a process in a session of its own
+that outlives its spawner: when the daemon and fork server die it is reparented to init
+(or the nearest subreaper), and the shim and its container go on.
 """
 
 from __future__ import annotations
@@ -16,16 +17,21 @@ from estiba.shim import statedir
 from estiba.shim.spec import ShimSpec
 
 
-def detach_and_run(state_dir: str, start: bool, ready_fd: int, close_fds: tuple[int, ...] = ()) -> None:
-    """In a fresh fork: new session, fork again, and run the shim in the grandchild.
+def detach_and_run(state_dir: str, start: bool, ready_fd: int, close_fds: tuple[int, ...] = (),
+                   *, fork_again: bool = True) -> None:
+    """In a fresh fork: new session, fork again (unless the parent reaps its children
+    without waiting for them, as the fork server does), and run the shim.
 
-    Never returns: the intermediate process exits at once (so its parent can reap it),
+    Never returns: an intermediate process exits at once (so its parent can reap it),
     the shim exits when its container has been recorded and deleted.
     """
     code = 1
     try:
+        # The fork server ignores SIGCHLD (its children are reaped by the kernel); the
+        # shim waits for its own children, so it must not inherit that.
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        if os.fork() != 0:
+        if fork_again and os.fork() != 0:
             os._exit(0)
         for fd in close_fds:
             with contextlib.suppress(OSError):

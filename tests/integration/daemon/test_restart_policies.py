@@ -137,8 +137,9 @@ def test_exits_while_down_and_policies_at_daemon_start(make_daemon) -> None:
         os.kill(pid, signal.SIGTERM)
     time.sleep(1.0)
     daemon.start()
-    plain = state(daemon, "plain")
-    assert (plain["Status"], plain["ExitCode"]) == ("exited", 5)
+    # Recorded by the new daemon once the shim, which saw the exit, has finished.
+    until(lambda: state(daemon, "plain")["Status"] == "exited")
+    assert state(daemon, "plain")["ExitCode"] == 5
     until(lambda: state(daemon, "unless")["Status"] == "running")
     assert _container_pid(daemon, "unless") != pids["unless"]
     assert state(daemon, "stopped-unless")["Status"] == "exited"

@@ -37,7 +37,9 @@ def test_killing_the_daemon_and_fork_server_leaves_the_container_running(roots, 
     daemon = subprocess.Popen([sys.executable, "-c", DAEMON, spec.dumps()], stdout=subprocess.PIPE, text=True)
     try:
         started = json.loads(daemon.stdout.readline())
-        assert parent_of(started["shim"]) not in (daemon.pid, started["fork_server"])
+        # A child of the fork server, in a session of its own, until the server dies.
+        assert parent_of(started["shim"]) == started["fork_server"]
+        assert os.getsid(started["shim"]) == started["shim"]
         wait_for(lambda: len(read_entries(spec.log_path)) >= 2, what="the first ticks")
     finally:
         daemon.kill()
@@ -45,6 +47,7 @@ def test_killing_the_daemon_and_fork_server_leaves_the_container_running(roots, 
         daemon.stdout.close()
     os.kill(started["fork_server"], signal.SIGKILL)
     wait_for(lambda: not os.path.exists(f"/proc/{started['fork_server']}/exe"), what="the fork server's end")
+    assert parent_of(started["shim"]) not in (daemon.pid, started["fork_server"])  # reparented
 
     client = ShimClient(spec.state_dir)  # what a new daemon has: the directory
     assert client.alive() and client.pid() == started["pid"] and client.shim_pid() == started["shim"]
