@@ -122,9 +122,10 @@ def mount_rootfs(mounts: Sequence[object], target: Path) -> None:
 def unmount_rootfs(target: Path) -> None:
     """Unmount everything stacked on `target` (detaching a busy one rather than leaking it)."""
     from estiba.snapshots import unmount
+    from estiba.snapshots.mount import is_mount_point
 
     for _ in range(8):
-        if not os.path.ismount(target):
+        if not is_mount_point(target):
             return
         try:
             unmount(target)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,6 +132,23 @@ def unmount(
         if exc.errno == errno.EINVAL:
             raise InvalidArgument(f"{target} is not a mount point") from exc
         raise _translate(exc, f"unmount {target}") from exc
+
+
+def is_mount_point(target: str | os.PathLike[str]) -> bool:
+    """Whether something is mounted on `target`, from /proc/self/mountinfo.
+
+    os.path.ismount compares device numbers, so it misses a bind mount from the same
+    filesystem (a snapshot without parents is one); the kernel's table does not.
+    """
+    wanted = os.path.realpath(target)
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as table:
+        for line in table:
+            point = line.split(" ", 5)[4]
+            if "\\" in point:  # octal escapes for space, tab, newline and backslash
+                point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), point)
+            if point == wanted:
+                return True
+    return False
 
 
 @contextmanager

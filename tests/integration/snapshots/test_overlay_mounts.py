@@ -215,3 +215,26 @@ class _all_mounted:
     def __exit__(self, *exc) -> None:  # noqa: ANN002
         while self._stack:
             self._stack.pop().__exit__(None, None, None)
+
+
+def test_a_same_filesystem_bind_mount_is_seen_and_unmounted(tmp_path) -> None:
+    """os.path.ismount misses a bind mount from the same filesystem; the engine must not
+    (it would leave the mount and then delete files through it)."""
+    import subprocess
+
+    from estiba.daemon.rootfs import unmount_rootfs
+    from estiba.snapshots.mount import is_mount_point
+
+    source = tmp_path / "layer"
+    source.mkdir()
+    (source / "keep").write_text("data")
+    target = tmp_path / "root with space"
+    target.mkdir()
+    subprocess.run(["mount", "--bind", str(source), str(target)], check=True)
+    try:
+        assert is_mount_point(target) and not os.path.ismount(target)
+        unmount_rootfs(target)
+        assert not is_mount_point(target)
+        assert (source / "keep").read_text() == "data"
+    finally:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
