@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import subprocess
 import traceback
 from collections.abc import Callable
@@ -68,6 +69,11 @@ def run_isolated(call: Callable[..., Any], *args: Any) -> Any:
     as long as the container runs. Done in a child, those pages go when it exits. The
     child's children (the container, an exec'd process) come back to the shim, which is
     their subreaper.
+
+    The answer is one line on a pipe; the child is not waited for (tearing down its
+    memory takes milliseconds): the shim's SIGCHLD handler reaps it like any child. The
+    pipe may never reach EOF, since a container's process holds a copy of its end until
+    it execs, so a child that dies without answering is noticed by polling for its exit.
     """
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
@@ -81,28 +87,45 @@ def run_isolated(call: Callable[..., Any], *args: Any) -> Any:
             error = exc if isinstance(exc, EstibaError) else SystemFault(f"{type(exc).__name__}: {exc}")
             outcome = {"ok": False, "kind": type(error).__name__, "error": error.message, "hint": error.hint}
         try:
-            os.write(write_end, json.dumps(outcome).encode())
+            os.write(write_end, json.dumps(outcome).encode() + b"\n")
         finally:
             os._exit(0)
     os.close(write_end)
-    # Wait for the child, then read: the pipe may never reach EOF, since a container's
-    # process holds a copy of its end until it execs (after `start`).
-    chunks = []
     try:
-        os.waitpid(pid, 0)
-        os.set_blocking(read_end, False)
-        with contextlib.suppress(BlockingIOError):
-            while chunk := os.read(read_end, 65536):
-                chunks.append(chunk)
+        data = _read_answer(read_end, pid)
     finally:
         os.close(read_end)
-    if not chunks:
+    if not data.endswith(b"\n"):
         raise SystemFault("the runtime call died without an answer")
-    outcome = json.loads(b"".join(chunks))
+    outcome = json.loads(data)
     if outcome["ok"]:
         return outcome["result"]
     kind = getattr(errors, outcome["kind"], SystemFault)
     raise kind(outcome["error"], hint=outcome.get("hint"))
+
+
+def _read_answer(fd: int, pid: int) -> bytes:
+    """The child's answer line, or what there is once it has exited without finishing it."""
+    chunks: list[bytes] = []
+    while not (chunks and chunks[-1].endswith(b"\n")):
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            continue
+        try:
+            gone, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by the SIGCHLD handler meanwhile
+            gone = pid
+        if gone:
+            os.set_blocking(fd, False)
+            with contextlib.suppress(BlockingIOError):
+                while chunk := os.read(fd, 65536):
+                    chunks.append(chunk)
+            break
+    return b"".join(chunks)
 
 
 def start_failure_code(message: str) -> int:
