@@ -1,7 +1,7 @@
 #!/bin/bash
 # Install what Estiba needs on Debian 12, idempotently: system packages (apt), then a venv
 # at <repo>/.venv made from Debian's /usr/bin/python3 with `pip install -e '.[test]'`, and
-# (as root) estiba, estibad and estiba-runtime linked into /usr/local/bin.
+# launchers for estiba, estibad and estiba-runtime in the venv and (as root) /usr/local/bin.
 # Each step is skipped when already done, so a second run takes well under a second.
 set -euo pipefail
 
@@ -10,7 +10,7 @@ VENV="$REPO/.venv"
 PYTHON=/usr/bin/python3
 STAMP="$VENV/.estiba-install-stamp"
 
-APT_PACKAGES=(python3 python3-venv python3-dev busybox-static libseccomp2 iproute2 procps runc debootstrap)
+APT_PACKAGES=(python3 python3-venv python3-dev busybox-static libseccomp2 iproute2 procps runc debootstrap nftables docker-registry skopeo)
 
 log() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -80,12 +80,13 @@ compile_sources() {
     "$VENV/bin/python" -m compileall -q --invalidation-mode checked-hash "$REPO/src" >/dev/null
 }
 
-# The commands on root's PATH: small launchers into this checkout. `-IS` skips the site
-# machinery (.pth files, setuptools' distutils hack: ~5 ms of every CLI call here), so
-# they put src/ and the venv's site-packages on sys.path themselves.
-link_commands() {
-    [[ $EUID -eq 0 ]] || return 0
-    local site name module text
+# The commands, as small launchers into this checkout, in the venv (replacing pip's
+# console scripts) and, as root, in /usr/local/bin. `-S` skips the site machinery (.pth
+# files, setuptools' distutils hack: ~5 ms of every CLI call here), so they put src/ and
+# the venv's site-packages on sys.path themselves, after PYTHONPATH (which the benches
+# use to run a snapshot of the tree) and without the script's own directory.
+write_launchers() {
+    local site name module text dir
     site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
     for name in estiba estibad estiba-runtime; do
         case "$name" in
@@ -93,16 +94,20 @@ link_commands() {
             estibad) module=estiba.daemon.main ;;
             estiba-runtime) module=estiba.runtime.cli ;;
         esac
-        text="#!$VENV/bin/python -IS
+        text="#!$VENV/bin/python -S
 import sys
-sys.path[0:0] = ['$REPO/src', '$site']
+del sys.path[0]
+sys.path += ['$REPO/src', '$site']
 from $module import main
 sys.exit(main())"
-        if [[ -L "/usr/local/bin/$name" || "$(cat "/usr/local/bin/$name" 2>/dev/null)" != "$text" ]]; then
-            rm -f "/usr/local/bin/$name"
-            printf '%s\n' "$text" >"/usr/local/bin/$name"
-            chmod 755 "/usr/local/bin/$name"
-        fi
+        for dir in "$VENV/bin" /usr/local/bin; do
+            [[ "$dir" == /usr/local/bin && $EUID -ne 0 ]] && continue
+            if [[ -L "$dir/$name" || "$(cat "$dir/$name" 2>/dev/null)" != "$text" ]]; then
+                rm -f "$dir/$name"
+                printf '%s\n' "$text" >"$dir/$name"
+                chmod 755 "$dir/$name"
+            fi
+        done
     done
 }
 
@@ -110,4 +115,4 @@ install_packages
 make_venv
 install_python_packages
 compile_sources
-link_commands
+write_launchers
