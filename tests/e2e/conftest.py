@@ -40,6 +40,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estibad]:
             daemon.docker("rm", "-f", *leftovers, check=False)
     finally:
         daemon.kill()
+        daemon.reap()  # what a killed daemon leaves: containers, mounts, bridges, tables
 
 
 @dataclass

@@ -12,7 +12,9 @@ import logging
 
 from aiohttp import web
 
-from estiba.api import containers, estiba_ext, exec, images, system
+from estiba.api import containers, estiba_ext, exec, images, networks, system
+from estiba.api import volumes
+from estiba.api import build
 from estiba.api.backend import Backends
 from estiba.api.errors import error_response, not_found_response
 from estiba.api.routes import (
@@ -35,7 +37,10 @@ ROUTES: tuple[Route, ...] = (
     *containers.ROUTES,
     *exec.ROUTES,
     *images.ROUTES,
+    *networks.ROUTES,
     *estiba_ext.ROUTES,
+    *volumes.ROUTES,
+    *build.ROUTES,
 )
 
 _VERSION_PREFIX = r"/v{version:\d+\.\d+}"

@@ -21,11 +21,14 @@ Conventions shared by every Protocol:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from estiba.api.types import (
     Archive,
+    BuildCachePruneReport,
+    BuildOptions,
+    CommitOptions,
     AttachOptions,
     Change,
     ContainerListOptions,
@@ -45,14 +48,27 @@ from estiba.api.types import (
     Progress,
     PruneReport,
     PullOptions,
+    RegistryAuth,
     Session,
     TopResult,
     VersionInfo,
+    VolumeCreateOptions,
     WaitCondition,
     WaitResult,
 )
 
-__all__ = ["Backends", "ContainerBackend", "ExecBackend", "ImageBackend", "SystemBackend"]
+__all__ = [
+    "BuildBackend",
+    "CommitBackend",
+    "ContainerSnapshotBackend",
+    "VolumeBackend",
+    "Backends",
+    "ContainerBackend",
+    "ExecBackend",
+    "ImageBackend",
+    "NetworkBackend",
+    "SystemBackend",
+]
 
 
 class SystemBackend(Protocol):
@@ -224,17 +240,196 @@ class ImageBackend(Protocol):
         """Read a docker-archive (or OCI layout) tar; one "Loaded image: ..." per image."""
         ...
 
-    async def prune_images(self, filters: Filters) -> PruneReport: ...
+    async def prune_images(self, filters: Filters) -> PruneReport:
+        """`keep=N` (estiba's) keeps the N newest images of each repository."""
+        ...
+
+    async def push_image(
+        self, ref: str, *, tag: str, auth: RegistryAuth
+    ) -> AsyncIterator[Progress]:
+        """Docker's push progress; without `tag`, every local tag of the repository."""
+        ...
+
+    async def search_images(
+        self, term: str, *, limit: int, auth: RegistryAuth
+    ) -> list[JSONObject]:
+        """ImageSearchResponseItem documents; Unsupported where the registry cannot search."""
+        ...
+
+    async def authenticate(self, auth: RegistryAuth) -> JSONObject:
+        """`POST /auth`: {"Status": "Login Succeeded", "IdentityToken": ...}; Unauthorized
+        with the registry's message when it refuses the credentials."""
+        ...
+
+
+class VolumeBackend(Protocol):
+    """Volumes (the /volumes routes and Estiba's /estiba/volumes extensions).
+
+    Documents are the spec's Volume objects. `remove_volume` raises Conflict while a
+    container uses the volume, with `force` too; `force` only makes a missing one fine.
+    `prune_volumes` removes unused volumes matching the filters (label, label!), only
+    anonymous ones unless the filter `all` is true; the API sets `all` for clients
+    older than API 1.42, which pruned every unused volume."""
+
+    async def list_volumes(self, filters: Filters) -> list[JSONObject]: ...
+
+    async def create_volume(self, options: VolumeCreateOptions) -> JSONObject: ...
+
+    async def inspect_volume(self, name: str) -> JSONObject: ...
+
+    async def remove_volume(self, name: str, *, force: bool) -> None: ...
+
+    async def prune_volumes(self, filters: Filters) -> PruneReport:
+        """`deleted` lists the volume names (as ImageDeleteItem.deleted)."""
+        ...
+
+    async def clone_volume(self, name: str, new_name: str) -> JSONObject: ...
+
+    async def rename_volume(self, name: str, new_name: str) -> JSONObject: ...
+
+    async def export_volume(self, name: str) -> AsyncIterator[bytes]:
+        """The volume's data as a tar stream (NotFound raised before it starts)."""
+        ...
+
+    async def import_volume(self, name: str, data: AsyncIterator[bytes]) -> JSONObject:
+        """Unpack a tar into the volume, made when missing; nothing lands outside it."""
+        ...
+
+
+@runtime_checkable
+class CommitBackend(Protocol):
+    """POST /commit: a container's changes as a new image."""
+
+    async def commit_container(self, ref: str, options: CommitOptions) -> str:
+        """The new image's id. `options.changes` are Dockerfile instructions."""
+        ...
+
+
+@runtime_checkable
+class ContainerSnapshotBackend(Protocol):
+    """LXD-style snapshots and copies (the /estiba/containers routes)."""
+
+    async def create_snapshot(self, ref: str, name: str, *, include_volumes: bool) -> JSONObject:
+        """`name` "" picks snap0, snap1...; returns {Name, Created, Size, Volumes}."""
+        ...
+
+    async def list_snapshots(self, ref: str) -> list[JSONObject]: ...
+
+    async def restore_snapshot(self, ref: str, name: str, *, force: bool) -> None:
+        """Conflict for a running container unless `force` (then stopped and started)."""
+        ...
+
+    async def remove_snapshot(self, ref: str, name: str) -> None: ...
+
+    async def copy_container(
+        self, ref: str, new_name: str, *, snapshot: str, include_volumes: bool
+    ) -> CreatedContainer:
+        """A new stopped container with the configuration and files of `ref` (or of its
+        snapshot `snapshot`)."""
+        ...
+
+
+class NetworkBackend(Protocol):
+    """Networks (the /networks routes). `ref` is a full id, an id prefix or a name; the
+    predefined bridge, host and none networks are always listed and cannot be removed
+    (Forbidden). Documents are the spec's Network objects."""
+
+    async def list_networks(self, filters: Filters) -> list[JSONObject]: ...
+
+    async def inspect_network(self, ref: str, *, verbose: bool) -> JSONObject: ...
+
+    async def create_network(self, body: JSONObject) -> JSONObject:
+        """`body` is NetworkCreateRequest as sent; returns {"Id": ..., "Warning": ...}.
+        Conflict when the name is taken."""
+        ...
+
+    async def remove_network(self, ref: str) -> None:
+        """Conflict while containers are attached."""
+        ...
+
+    async def connect_network(self, ref: str, body: JSONObject) -> None:
+        """`body`: {"Container": ref, "EndpointConfig": {...}} as sent."""
+        ...
+
+    async def disconnect_network(self, ref: str, container: str, *, force: bool) -> None: ...
+
+    async def prune_networks(self, filters: Filters) -> list[str]:
+        """Remove unused user networks (until, label, label!); returns their names."""
+        ...
+
+    async def publish_port(self, container: str, port: JSONObject) -> JSONObject:
+        """Beyond Docker: publish one more port of a running container. `port` is a Port
+        document (PrivatePort, Type, IP, PublicPort: 0 for any); returns it as made."""
+        ...
+
+    async def unpublish_port(self, container: str, public_port: int, proto: str) -> None: ...
+
+
+class NoNetworks:
+    """The NetworkBackend of an engine without networking: the predefined networks are
+    not there, and changing anything is Unsupported."""
+
+    async def list_networks(self, filters: Filters) -> list[JSONObject]:
+        return []
+
+    async def inspect_network(self, ref: str, *, verbose: bool) -> JSONObject:
+        from estiba.errors import NotFound
+
+        raise NotFound(f"network {ref} not found")
+
+    async def create_network(self, body: JSONObject) -> JSONObject:
+        raise _no_networking()
+
+    async def remove_network(self, ref: str) -> None:
+        raise _no_networking()
+
+    async def connect_network(self, ref: str, body: JSONObject) -> None:
+        raise _no_networking()
+
+    async def disconnect_network(self, ref: str, container: str, *, force: bool) -> None:
+        raise _no_networking()
+
+    async def prune_networks(self, filters: Filters) -> list[str]:
+        return []
+
+    async def publish_port(self, container: str, port: JSONObject) -> JSONObject:
+        raise _no_networking()
+
+    async def unpublish_port(self, container: str, public_port: int, proto: str) -> None:
+        raise _no_networking()
+
+
+def _no_networking() -> Exception:
+    from estiba.errors import Unsupported
+
+    return Unsupported("this engine has no networking")
+
+
+class BuildBackend(Protocol):
+    """The classic builder: POST /build and POST /build/prune."""
+
+    async def build(self, context: AsyncIterator[bytes], options: BuildOptions) -> AsyncIterator[Progress]:
+        """Read the context (a tar, maybe compressed, or a Dockerfile alone) and check the
+        Dockerfile before returning; the stream is the build's output (`stream` lines and
+        the image id as `aux`); a failure ends it (the error may carry `exit_code`)."""
+        ...
+
+    async def prune_cache(self, *, all: bool, filters: Filters) -> BuildCachePruneReport: ...
 
 
 @dataclass(frozen=True)
 class Backends:
-    """The four backends the API serves; one object may implement all of them."""
+    """The backends the API serves; one object may implement all of them."""
 
     system: SystemBackend
     containers: ContainerBackend
     execs: ExecBackend
     images: ImageBackend
+    networks: NetworkBackend = field(default_factory=NoNetworks)
+    # Optional: without it the volume routes answer 501.
+    volumes: VolumeBackend | None = None
+    # Optional: without it POST /build answers 501 and /build/prune removes nothing.
+    build: BuildBackend | None = None
 
     @classmethod
     def of(cls, engine: object) -> Backends:

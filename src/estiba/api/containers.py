@@ -222,7 +222,85 @@ async def prune(request: web.Request) -> web.StreamResponse:
     )
 
 
+# --- commit, and Estiba's snapshots and copies ---------------------------------------------
+
+
+async def commit(request: web.Request) -> web.StreamResponse:
+    from estiba.api.backend import CommitBackend
+    from estiba.api.types import CommitOptions
+    from estiba.errors import Unsupported
+
+    backend = backends_of(request).containers
+    if not isinstance(backend, CommitBackend):
+        raise Unsupported("this daemon cannot commit containers")
+    ref = query_str(request, "container")
+    if not ref:
+        raise InvalidArgument("commit needs the container in the `container` parameter")
+    body = await read_json(request, required=False)
+    options = CommitOptions(
+        repo=query_str(request, "repo"),
+        tag=query_str(request, "tag"),
+        comment=query_str(request, "comment"),
+        author=query_str(request, "author"),
+        pause=query_bool(request, "pause", default=True),
+        changes=tuple(request.query.getall("changes", [])),
+        config=read_json_object(body, "container config") if body else None,
+    )
+    image_id = await backend.commit_container(ref, options)
+    return json_response({"Id": image_id}, status=201)
+
+
+def _snapshots(request: web.Request):  # noqa: ANN202 - the Protocol, checked
+    from estiba.api.backend import ContainerSnapshotBackend
+    from estiba.errors import Unsupported
+
+    backend = backends_of(request).containers
+    if not isinstance(backend, ContainerSnapshotBackend):
+        raise Unsupported("this daemon has no container snapshots")
+    return backend
+
+
+async def snapshot_create(request: web.Request) -> web.StreamResponse:
+    document = await _snapshots(request).create_snapshot(
+        _ref(request), query_str(request, "name"), include_volumes=query_bool(request, "volumes")
+    )
+    return json_response(document, status=201)
+
+
+async def snapshot_list(request: web.Request) -> web.StreamResponse:
+    return json_response(await _snapshots(request).list_snapshots(_ref(request)))
+
+
+async def snapshot_restore(request: web.Request) -> web.StreamResponse:
+    await _snapshots(request).restore_snapshot(
+        _ref(request), request.match_info["name"], force=query_bool(request, "force")
+    )
+    return _no_content()
+
+
+async def snapshot_remove(request: web.Request) -> web.StreamResponse:
+    await _snapshots(request).remove_snapshot(_ref(request), request.match_info["name"])
+    return _no_content()
+
+
+async def copy(request: web.Request) -> web.StreamResponse:
+    name = query_str(request, "name")
+    if not name:
+        raise InvalidArgument("copy needs the new container's name in the `name` parameter")
+    created = await _snapshots(request).copy_container(
+        _ref(request), container_name(name), snapshot=query_str(request, "snapshot"),
+        include_volumes=query_bool(request, "volumes"),
+    )
+    return json_response({"Id": created.id, "Warnings": list(created.warnings)}, status=201)
+
+
 ROUTES = (
+    Route("POST", "/commit", commit),
+    Route("POST", "/estiba/containers/{id}/snapshots", snapshot_create),
+    Route("GET", "/estiba/containers/{id}/snapshots", snapshot_list),
+    Route("POST", "/estiba/containers/{id}/snapshots/{name}/restore", snapshot_restore),
+    Route("DELETE", "/estiba/containers/{id}/snapshots/{name}", snapshot_remove),
+    Route("POST", "/estiba/containers/{id}/copy", copy),
     Route("POST", "/containers/create", create),
     Route("POST", "/containers/prune", prune, min_version="1.25"),
     Route("GET", "/containers/json", list_containers),

@@ -1,10 +1,11 @@
-"""The image routes: list, inspect, history, tag, remove, pull/import, save, load, prune."""
+"""The image routes: list, inspect, history, tag, remove, pull/import, push, search, save,
+load, prune."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from estiba.api.params import query_bool, query_filters, query_str, registry_auth
+from estiba.api.params import query_bool, query_filters, query_int, query_str, registry_auth
 from estiba.api.routes import Route, backends_of
 from estiba.api.streams import json_response, progress_json, send_bytes_stream, send_json_stream
 from estiba.api.types import ImageDeleteItem, ImageListOptions, ImportOptions, PullOptions
@@ -13,7 +14,9 @@ from estiba.errors import InvalidArgument
 __all__ = ["ROUTES"]
 
 ACCEPTED_LIST_FILTERS = frozenset({"before", "dangling", "label", "reference", "since"})
-ACCEPTED_PRUNE_FILTERS = frozenset({"dangling", "label", "label!", "until"})
+# `keep` (estiba's): keep the N newest images of each repository, prune older ones.
+ACCEPTED_PRUNE_FILTERS = frozenset({"dangling", "label", "label!", "until", "keep"})
+ACCEPTED_SEARCH_FILTERS = frozenset({"is-automated", "is-official", "stars"})
 
 _BODY_CHUNK = 1 << 16
 
@@ -93,6 +96,42 @@ async def create(request: web.Request) -> web.StreamResponse:
     return await send_json_stream(request, progress, progress_json, errors_in_stream=True)
 
 
+async def push(request: web.Request) -> web.StreamResponse:
+    """Push `name` (its `tag`, or every local tag of the repository without one)."""
+    progress = await backends_of(request).images.push_image(
+        _name(request), tag=query_str(request, "tag"), auth=registry_auth(request)
+    )
+    return await send_json_stream(request, progress, progress_json, errors_in_stream=True)
+
+
+async def search(request: web.Request) -> web.StreamResponse:
+    term = query_str(request, "term")
+    if not term:
+        raise InvalidArgument("search needs a `term`")
+    limit = query_int(request, "limit", 25) or 25
+    if not 1 <= limit <= 100:
+        raise InvalidArgument(f"invalid limit {limit}: must be between 1 and 100")
+    filters = query_filters(request, ACCEPTED_SEARCH_FILTERS)
+    results = await backends_of(request).images.search_images(
+        term, limit=limit, auth=registry_auth(request)
+    )
+    return json_response([r for r in results if _search_match(r, filters)])
+
+
+def _search_match(result: dict, filters: dict) -> bool:
+    for key, field in (("is-official", "is_official"), ("is-automated", "is_automated")):
+        for value in filters.get(key, ()):
+            if bool(result.get(field)) != (value.lower() in ("1", "true")):
+                return False
+    for value in filters.get("stars", ()):
+        try:
+            if int(result.get("star_count") or 0) < int(value):
+                return False
+        except ValueError:
+            raise InvalidArgument(f"invalid filter 'stars={value}'") from None
+    return True
+
+
 async def save_one(request: web.Request) -> web.StreamResponse:
     return await _save(request, [_name(request)])
 
@@ -136,9 +175,11 @@ ROUTES = (
     Route("GET", "/images/get", save_many, streaming=True),
     Route("POST", "/images/load", load, streaming=True),
     Route("POST", "/images/prune", prune, min_version="1.25"),
+    Route("GET", "/images/search", search),
     Route("GET", "/images/{name:.+}/json", inspect),
     Route("GET", "/images/{name:.+}/history", history),
     Route("GET", "/images/{name:.+}/get", save_one, streaming=True),
     Route("POST", "/images/{name:.+}/tag", tag),
+    Route("POST", "/images/{name:.+}/push", push, streaming=True),
     Route("DELETE", "/images/{name:.+}", remove),
 )

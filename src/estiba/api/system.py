@@ -1,7 +1,7 @@
-"""The system routes: /_ping, /version, /info, the /events stream and /system/df.
+"""The system routes: /_ping, /version, /info, /auth, the /events stream and /system/df.
 
-`docker system prune` also prunes networks and the build cache; estibad has neither user
-networks nor a builder yet, so those two prunes answer that nothing was removed.
+`docker system prune` also prunes the build cache: POST /build/prune is in build.py
+(networks are pruned in networks.py).
 """
 
 from __future__ import annotations
@@ -11,20 +11,16 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from estiba.api.events import ACCEPTED_EVENT_FILTERS, EventFilter, event_json
-from estiba.api.params import query_filters, query_timestamp_ns
+from estiba.api.params import query_filters, query_timestamp_ns, read_json, read_json_object
 from estiba.api.routes import API_VERSION, MIN_API_VERSION, Route, backends_of
 from estiba.api.streams import aclose, json_response, send_json_stream
-from estiba.api.types import Event, VersionInfo
+from estiba.api.types import Event, RegistryAuth, VersionInfo
 from estiba.errors import InvalidArgument
 
 __all__ = ["ROUTES", "version_json"]
 
 # The classic builder; "2" would announce BuildKit, which we do not speak.
 BUILDER_VERSION = "1"
-ACCEPTED_PRUNE_FILTERS = frozenset({"label", "label!", "until"})
-ACCEPTED_BUILD_PRUNE_FILTERS = frozenset(
-    {"id", "parent", "type", "description", "inuse", "shared", "private", "until", "unused-for"}
-)
 
 
 async def ping(request: web.Request) -> web.StreamResponse:
@@ -76,6 +72,25 @@ def version_json(info: VersionInfo) -> dict[str, object]:
     }
 
 
+async def auth(request: web.Request) -> web.StreamResponse:
+    """`docker login`: check credentials with the registry (the images backend owns the
+    registry client); 200 with "Login Succeeded", 401 with the registry's message."""
+    body = read_json_object(await read_json(request))
+
+    def text(key: str) -> str:
+        value = body.get(key)
+        return value if isinstance(value, str) else ""
+
+    credentials = RegistryAuth(
+        username=text("username"),
+        password=text("password"),
+        server_address=text("serveraddress"),
+        identity_token=text("identitytoken"),
+        registry_token=text("registrytoken"),
+    )
+    return json_response(await backends_of(request).images.authenticate(credentials))
+
+
 async def info(request: web.Request) -> web.StreamResponse:
     return json_response(await backends_of(request).system.info())
 
@@ -105,23 +120,12 @@ async def disk_usage(request: web.Request) -> web.StreamResponse:
     return json_response(await backends_of(request).system.disk_usage())
 
 
-async def prune_networks(request: web.Request) -> web.StreamResponse:
-    query_filters(request, ACCEPTED_PRUNE_FILTERS)  # a bad filter is still a 400
-    return json_response({"NetworksDeleted": None})
-
-
-async def prune_build_cache(request: web.Request) -> web.StreamResponse:
-    query_filters(request, ACCEPTED_BUILD_PRUNE_FILTERS)
-    return json_response({"CachesDeleted": None, "SpaceReclaimed": 0})
-
-
 ROUTES = (
     Route("GET", "/_ping", ping),
     Route("HEAD", "/_ping", ping),
     Route("GET", "/version", version),
     Route("GET", "/info", info),
+    Route("POST", "/auth", auth),
     Route("GET", "/events", events, streaming=True),
     Route("GET", "/system/df", disk_usage, min_version="1.25"),
-    Route("POST", "/networks/prune", prune_networks, min_version="1.25"),
-    Route("POST", "/build/prune", prune_build_cache, min_version="1.31"),
 )

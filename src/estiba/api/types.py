@@ -21,6 +21,7 @@ __all__ = [
     "AttachOptions",
     "Change",
     "ChangeKind",
+    "CommitOptions",
     "ContainerListOptions",
     "ContainerPruneReport",
     "CreatedContainer",
@@ -44,6 +45,7 @@ __all__ = [
     "StreamKind",
     "TopResult",
     "VersionInfo",
+    "VolumeCreateOptions",
     "WaitCondition",
     "WaitResult",
 ]
@@ -117,7 +119,7 @@ class Session(Protocol):
 
     async def close_stdin(self) -> None:
         """The client half-closed: close the process's stdin if it was opened StdinOnce
-        (`docker run -i`), keep it open for later attaches otherwise."""
+        (`docker run -i`) without a TTY, keep it open for later attaches otherwise."""
         ...
 
     async def close(self) -> None: ...
@@ -333,3 +335,55 @@ class Event:
     time_ns: int
     attributes: Mapping[str, str] = field(default_factory=dict)
     scope: str = "local"
+
+
+# --- volumes and commit -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolumeCreateOptions:
+    """The body of POST /volumes/create."""
+
+    name: str = ""
+    driver: str = "local"
+    driver_opts: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommitOptions:
+    """The parameters of POST /commit (`config`: the body, a ContainerConfig or None)."""
+
+    repo: str = ""
+    tag: str = ""
+    comment: str = ""
+    author: str = ""
+    pause: bool = True
+    changes: tuple[str, ...] = ()
+    config: JSONObject | None = None
+
+
+# --- build ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """The query of POST /build (the classic builder's), typed."""
+
+    dockerfile: str = "Dockerfile"
+    tags: tuple[str, ...] = ()
+    build_args: Mapping[str, str | None] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    target: str = ""
+    no_cache: bool = False
+    pull: bool = False
+    quiet: bool = False
+    network_mode: str = ""
+    extra_hosts: tuple[str, ...] = ()
+    platform: str = ""
+
+
+@dataclass(frozen=True)
+class BuildCachePruneReport:
+    deleted: tuple[str, ...] = ()
+    space_reclaimed: int = 0

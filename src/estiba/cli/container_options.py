@@ -43,6 +43,9 @@ def add_create_flags(parser: argparse.ArgumentParser) -> None:
     a("--read-only", action="store_true", help="Mount the container's root filesystem as read only")
     a("--init", action="store_true", help="Run an init inside the container")
     a("--tmpfs", action="append", default=[], help="Mount a tmpfs directory")
+    a("-v", "--volume", action="append", default=[], help="Bind mount a volume")
+    a("--mount", action="append", default=[], help="Attach a filesystem mount to the container")
+    a("--volumes-from", action="append", default=[], help="Mount volumes from the specified container(s)")
     a("--ulimit", action="append", default=[], help="Ulimit options")
     a("-l", "--label", action="append", default=[], help="Set meta data on a container")
     a("--security-opt", action="append", default=[], help="Security Options")
@@ -258,6 +261,13 @@ def create_body(
         host_config["Runtime"] = args.runtime
     if args.tmpfs:
         host_config["Tmpfs"] = {p: o for p, _, o in (t.partition(":") for t in args.tmpfs)}
+    binds, anonymous = volume_flags(getattr(args, "volume", []))
+    if binds:
+        host_config["Binds"] = binds
+    if getattr(args, "mount", []):
+        host_config["Mounts"] = [mount_flag(spec) for spec in args.mount]
+    if getattr(args, "volumes_from", []):
+        host_config["VolumesFrom"] = list(args.volumes_from)
     env = parse_env(args.env, args.env_file)
     body: dict[str, Any] = {
         "Hostname": args.hostname,
@@ -272,7 +282,7 @@ def create_body(
         "Env": env or None,
         "Cmd": list(args.command) or None,
         "Image": args.image,
-        "Volumes": {},
+        "Volumes": {path: {} for path in anonymous},
         "WorkingDir": args.workdir,
         "Entrypoint": None if args.entrypoint is None else [args.entrypoint],
         "OnBuild": None,
@@ -287,3 +297,100 @@ def create_body(
     if args.stop_timeout is not None:
         body["StopTimeout"] = args.stop_timeout
     return body
+
+
+def volume_flags(specs: list[str]) -> tuple[list[str], list[str]]:
+    """-v flags as docker sends them: `SOURCE:DEST[:MODE]` in HostConfig.Binds (a relative
+    source made absolute), a lone `DEST` in Config.Volumes (an anonymous volume)."""
+    binds, anonymous = [], []
+    for spec in specs:
+        source, sep, rest = spec.partition(":")
+        if not sep:
+            anonymous.append(spec)
+            continue
+        if source.startswith("."):
+            source = os.path.abspath(source)
+        binds.append(f"{source}:{rest}")
+    return binds, anonymous
+
+
+_MOUNT_FLAGS = {"readonly", "ro", "volume-nocopy", "bind-nonrecursive"}
+
+
+def _flag_value(key: str, value: str | None) -> bool:
+    if value is None:
+        return True
+    lowered = value.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise InvalidArgument(f"invalid value for {key}: {value}")
+
+
+def mount_flag(spec: str) -> dict[str, Any]:
+    """One --mount flag (comma-separated key=value, CSV quoting) as a HostConfig.Mounts entry."""
+    import csv
+
+    fields = next(csv.reader([spec]), [])
+    kind, source, target = "volume", "", ""
+    read_only = False
+    bind: dict[str, Any] = {}
+    volume: dict[str, Any] = {}
+    labels: dict[str, str] = {}
+    driver: dict[str, Any] = {}
+    tmpfs: dict[str, Any] = {}
+    for field in fields:
+        key, eq, value = field.partition("=")
+        key = key.strip().lower()
+        if not eq and key not in _MOUNT_FLAGS:
+            raise InvalidArgument(f"invalid field '{field}' must be a key=value pair")
+        given = value if eq else None
+        if key == "type":
+            kind = value
+        elif key in ("source", "src"):
+            source = value
+        elif key in ("target", "destination", "dst"):
+            target = value
+        elif key in ("readonly", "ro"):
+            read_only = _flag_value(key, given)
+        elif key == "bind-propagation":
+            bind["Propagation"] = value
+        elif key == "bind-nonrecursive":
+            bind["NonRecursive"] = _flag_value(key, given)
+        elif key == "volume-nocopy":
+            volume["NoCopy"] = _flag_value(key, given)
+        elif key == "volume-label":
+            label, _, label_value = value.partition("=")
+            labels[label] = label_value
+        elif key == "volume-driver":
+            driver["Name"] = value
+        elif key == "volume-opt":
+            option, _, option_value = value.partition("=")
+            driver.setdefault("Options", {})[option] = option_value
+        elif key == "tmpfs-size":
+            tmpfs["SizeBytes"] = parse_bytes(value)
+        elif key == "tmpfs-mode":
+            try:
+                tmpfs["Mode"] = int(value, 8)
+            except ValueError:
+                raise InvalidArgument(f"invalid value for {key}: {value}") from None
+        elif key != "consistency":
+            raise InvalidArgument(f"unexpected key '{key}' in '{field}'")
+    mount: dict[str, Any] = {"Type": kind}
+    if source:
+        mount["Source"] = source
+    mount["Target"] = target
+    if read_only:
+        mount["ReadOnly"] = True
+    if bind:
+        mount["BindOptions"] = bind
+    if labels:
+        volume["Labels"] = labels
+    if driver:
+        volume["DriverConfig"] = driver
+    if volume:
+        mount["VolumeOptions"] = volume
+    if tmpfs:
+        mount["TmpfsOptions"] = tmpfs
+    return mount

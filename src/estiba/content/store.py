@@ -242,6 +242,37 @@ class LocalContentStore(StoreBase):
                     found.append(Descriptor(OCTET_STREAM, digest, entry.stat().st_size))
         return sorted(found, key=lambda d: d.digest)
 
+    def resumable_writer(
+        self, *, expected: str, size: int | None = None, media_type: str = OCTET_STREAM
+    ) -> ContentWriter:
+        """A writer that resumes an earlier, suspended ingestion of `expected` (see
+        ResumableWriter); a plain writer when another one holds that blob's staging file."""
+        ingest = Ingest(expected, size, media_type)
+        try:
+            return ResumableWriter(self, ingest)
+        except BlockingIOError:
+            return LocalWriter(self, Ingest(expected, size, media_type))
+        except OSError as exc:
+            raise _write_fault(exc) from exc
+
+    def discard_resumable(self, expected: str) -> None:
+        """Drop the bytes a suspended ingestion of `expected` kept, unless a writer is
+        using them right now."""
+        import fcntl
+
+        path = self._ingest / f"{digest_hex(expected)}.partial"
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.unlink(path)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)
+
     def _remove_stale_ingests(self) -> None:
         cutoff = time.time() - STALE_INGEST_SECONDS
         with os.scandir(self._ingest) as entries:
@@ -341,6 +372,60 @@ class LocalWriter:
     def _check_open(self) -> None:
         if self._done:
             raise InvalidArgument("content writer is already committed or aborted")
+
+
+class ResumableWriter(LocalWriter):
+    """A LocalWriter staged in `ingest/<hex>.partial`, named by the digest it expects, so
+    that an ingestion cut short (a pull killed half way) can go on where it stopped.
+
+    Opening it re-hashes the bytes already there and starts `offset` after them; `suspend`
+    keeps them for the next try; `abort` (and a failed verification) removes them. An
+    exclusive lock on the file keeps two writers of the same blob apart.
+    """
+
+    def __init__(self, store: LocalContentStore, ingest: Ingest) -> None:
+        import fcntl
+
+        assert ingest.expected is not None
+        self._store = store
+        self._ingest = ingest
+        self._done = False
+        self._staged = store._ingest / f"{digest_hex(ingest.expected)}.partial"
+        fd = os.open(self._staged, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise
+        self._file = os.fdopen(fd, "r+b")
+        self._rehash()
+
+    def _rehash(self) -> None:
+        kept = 0
+        while chunk := self._file.read(CHUNK):
+            if self._ingest.size is not None and kept + len(chunk) > self._ingest.size:
+                break
+            self._ingest.add(chunk)
+            kept += len(chunk)
+        self._file.seek(kept)
+        self._file.truncate(kept)
+
+    def suspend(self) -> None:
+        """Stop, keeping the bytes written so far for a later writer of the same blob."""
+        if self._done:
+            return
+        if self._ingest.offset == 0:
+            self.abort()
+            return
+        self._done = True
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
+
+
+CHUNK = 1 << 20
 
 
 def _fsync_dir(path: Path) -> None:

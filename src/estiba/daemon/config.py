@@ -29,6 +29,8 @@ class DaemonConfig:
     group: str | None = None
     default_runtime: str = "estiba"
     log_level: str = "info"
+    registry_mirrors: tuple[str, ...] = ()
+    insecure_registries: tuple[str, ...] = ()
 
     @property
     def socket(self) -> Path:
@@ -44,7 +46,10 @@ _FILE_KEYS = {
     "group": "group",
     "default-runtime": "default_runtime",
     "log-level": "log_level",
+    "registry-mirrors": "registry_mirrors",
+    "insecure-registries": "insecure_registries",
 }
+_LIST_FIELDS = frozenset({"registry_mirrors", "insecure_registries"})
 
 
 def socket_path(host: str) -> Path:
@@ -114,6 +119,9 @@ def _apply(config: DaemonConfig, values: Mapping[str, Any], where: str) -> Daemo
     for name, value in values.items():
         if name not in known:
             raise InvalidArgument(f"unknown option {name!r} in {where}")
+        if name in _LIST_FIELDS:
+            changes[name] = _registry_list(name, value, where)
+            continue
         if not isinstance(value, str) or not value:
             raise InvalidArgument(f"invalid {name.replace('_', '-')} in {where}: {value!r}")
         if name in ("data_root", "exec_root"):
@@ -131,3 +139,14 @@ def _apply(config: DaemonConfig, values: Mapping[str, Any], where: str) -> Daemo
     result = replace(config, **changes)
     socket_path(result.host)  # checked now, not when serving
     return result
+
+
+def _registry_list(name: str, value: Any, where: str) -> tuple[str, ...]:
+    """registry-mirrors (URLs) and insecure-registries (host[:port] or CIDR), checked."""
+    from estiba.distribution.registries import check_insecure_entry, check_mirror
+
+    key = name.replace("_", "-")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise InvalidArgument(f"invalid {key} in {where}: give a list of strings")
+    check = check_mirror if name == "registry_mirrors" else check_insecure_entry
+    return tuple(check(v) for v in value)

@@ -8,8 +8,9 @@ snapshotter, processes in shims spawned by the fork server.
             records the exit and honours AutoRemove             (undone on failure)
     remove  kill when forced, drop the snapshot, the directories and the record
 
-Network: NetworkMode host shares the host's; every other mode (none, and the default
-bridge until networks exist) is a private network namespace with lo only.
+Network: container_network.py (over estiba.network) sets up the netns, veths and
+published ports in `_spawn` and releases them when the container stops (`_release`);
+host shares the host's, none is the runtime's fresh netns with lo only.
 Blocking work (SQLite, mounts, shim sockets) runs in threads; the waiters, exit futures
 and monitor tasks live on the daemon's event loop.
 """
@@ -44,6 +45,7 @@ from estiba.daemon import rootfs
 from estiba.daemon.container_documents import inspect_document, summary_document
 from estiba.daemon.container_files import ContainerFiles
 from estiba.daemon.container_logs import log_chunks
+from estiba.daemon.container_network import ContainerNetwork
 from estiba.daemon.container_ops import ContainerOps
 from estiba.daemon.pidwait import shim_exit
 from estiba.daemon.rootfs import ContainerPaths
@@ -88,6 +90,8 @@ class EngineContainers(ContainerOps, ContainerFiles):
         self.runtime_name = runtime
         self.runtime = runtime_path(runtime)
         self.runtime_root = str(self.exec_root / "runtime")
+        # The daemon sets one over its NetworkManager; without, every mode but host is lo only.
+        self.network = ContainerNetwork()
         self._fork_server: Any = None
         self._fork_lock = threading.Lock()
         self._exits: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -212,6 +216,7 @@ class EngineContainers(ContainerOps, ContainerFiles):
         host_config["Runtime"] = check_runtime(host_config.get("Runtime") or self.runtime_name)
         if (host_config.get("Memory") or 0) > 0 and not host_config.get("MemorySwap"):
             host_config["MemorySwap"] = host_config["Memory"] * 2  # dockerd's default
+        self.network.check(body)  # NotFound: the network named does not exist
         container_id = new_id()
         layers = [
             (diff_id, partial(open_layer, self.images.content, descriptor))
@@ -221,6 +226,9 @@ class EngineContainers(ContainerOps, ContainerFiles):
             chain = unpack_image_layers(self.snapshots, layers)
             self.snapshots.prepare(container_id, chain)
             undo.callback(self.snapshots.remove, container_id)
+            self._attach_volumes(container_id, body, merged, undo)  # storage: -v, --mount, VOLUME
+            self.network.remember(container_id, body)  # --ip, --network-alias
+            undo.callback(self.network.forget, container_id)
             record = self.store.add(
                 ContainerRecord(
                     id=container_id,
@@ -297,15 +305,21 @@ class EngineContainers(ContainerOps, ContainerFiles):
             undo.callback(rootfs.unmount_rootfs, paths.rootfs)
             # dockerd's default hostname: the short id, the host's own name with --network host.
             hostname = socket.gethostname() if host.network_mode == "host" else record.short_id
+            # The netns, veths and published ports before the shim starts (estiba.network).
+            network = self.network.prepare(record, hostname)
+            undo.callback(self.network.release, record.id)
             files = rootfs.etc_files(
                 config.hostname or hostname, host.network_mode,
                 host_hosts=rootfs.read_host_file("/etc/hosts"),
                 host_resolv=rootfs.read_host_file("/etc/resolv.conf"),
             )
+            files.update(network.etc_files)
             etc = rootfs.write_etc_files(paths, files)
             spec = build_spec(
                 ImageConfig(), config, host, rootfs=str(paths.rootfs), container_id=record.id,
                 hostname=hostname, etc_files=etc, init_path=None,
+                extra_mounts=self._volume_mounts(record),  # storage: volumes and binds
+                namespace_paths=network.namespace_paths,
             )
             write_bundle(paths.bundle, spec)
             log_config = host.log_config if hasattr(host, "log_config") else None
@@ -352,6 +366,8 @@ class EngineContainers(ContainerOps, ContainerFiles):
         """Wait for the shim to end, then unmount the container's root."""
         _await_release(client)
         rootfs.unmount_rootfs(self.paths(container_id).rootfs)
+        self._volumes_stopped(container_id)  # storage: device volumes unmounted when unused
+        self.network.release(container_id)
 
     async def _monitor(self, container_id: str) -> None:
         """Await the shim's report of the exit; release the root; record it; AutoRemove."""
@@ -561,6 +577,8 @@ class EngineContainers(ContainerOps, ContainerFiles):
         if remove_link:
             raise Unsupported("links are not supported")
         record = await self._get(ref)
+        if remove_volumes:
+            self._remove_volumes_with(record.id)  # storage: rm -v takes anonymous volumes
         await self._remove(record.id, force=force, exit_code=record.exit_code)
 
     async def _remove(self, container_id: str, *, force: bool, exit_code: int) -> None:
@@ -600,11 +618,13 @@ class EngineContainers(ContainerOps, ContainerFiles):
         self._resolve(container_id, tuple(WaitCondition), exit_code)
 
     def _destroy(self, record: ContainerRecord) -> None:
+        self.network.forget(record.id)
         paths = self.paths(record.id)
         rootfs.unmount_rootfs(paths.rootfs)
         with contextlib.suppress(NotFound):
             self.snapshots.remove(record.id)
         rootfs.remove_dirs(paths)
+        self._forget_storage(record)  # storage: volumes released, snapshots deleted
         self.store.remove(record.id)
 
     # --- prune ------------------------------------------------------------------------
@@ -659,6 +679,9 @@ class EngineContainers(ContainerOps, ContainerFiles):
             self.store.list, filters, all=options.all, limit=options.limit or -1
         )
         documents = [summary_document(r) for r in records]
+        documents = await asyncio.to_thread(
+            lambda: [self.network.summary(r, d) for r, d in zip(records, documents)]
+        )
         return await self._with_sizes(records, documents) if options.size else documents
 
     async def inspect_container(self, ref: str, *, size: bool) -> JSONObject:
@@ -671,6 +694,8 @@ class EngineContainers(ContainerOps, ContainerFiles):
         )
         execs = await asyncio.to_thread(self.store.execs, record.id)
         document["ExecIDs"] = [e.id for e in execs] or None
+        document["Mounts"] = await asyncio.to_thread(self._inspect_mounts, record.id)  # storage
+        document["NetworkSettings"] = await asyncio.to_thread(self.network.settings, record)
         return (await self._with_sizes([record], [document]))[0] if size else document
 
     async def container_logs(self, ref: str, options: LogsOptions) -> Output:

@@ -12,10 +12,10 @@ import asyncio
 import json
 import shlex
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from estiba.api.types import (
     Filters,
@@ -26,6 +26,7 @@ from estiba.api.types import (
     Progress,
     PruneReport,
     PullOptions,
+    RegistryAuth,
 )
 from estiba.daemon._documents import history_json, inspect_json, summary_json
 from estiba.engine.events import EventBus, parse_event_time
@@ -43,6 +44,10 @@ from estiba.images import (
 )
 from estiba.images._records import unix_time
 
+if TYPE_CHECKING:
+    from estiba.distribution.credentials import AuthConfig
+    from estiba.distribution.service import RegistryService
+
 __all__ = ["StoreImageBackend"]
 
 T = TypeVar("T")
@@ -52,10 +57,22 @@ _CHUNK = 1 << 16
 class StoreImageBackend:
     """ImageBackend (and the `/estiba/images/bootstrap` extension) over an ImageStore."""
 
-    def __init__(self, store: ImageStore, *, tmpdir: Path, events: EventBus | None = None):
+    def __init__(
+        self,
+        store: ImageStore,
+        *,
+        tmpdir: Path,
+        events: EventBus | None = None,
+        registry: RegistryService | None = None,
+        snapshots: Any = None,
+    ):
         self.store = store
         self.tmpdir = Path(tmpdir)
         self.events = events
+        self.registry = registry
+        # The unpacked layers (committed snapshots named by chain id) of removed images go
+        # with them, unless another image, a container or a build still sits on them.
+        self.snapshots = snapshots
 
     # --- reading ---------------------------------------------------------------------
 
@@ -110,7 +127,9 @@ class StoreImageBackend:
     async def remove_image(self, ref: str, *, force: bool, prune: bool) -> list[ImageDeleteItem]:
         def remove() -> list[ImageDeleteItem]:
             self._get(ref)
+            chains = self._layer_chains()
             report = self.store.remove(ref, force=force, noprune=not prune)
+            self._release_layers(chains, report.deleted)
             for name in report.untagged:
                 self._publish("untag", ref, name)
             for image_id in report.deleted:
@@ -125,6 +144,41 @@ class StoreImageBackend:
         return await _thread(self._prune, filters)
 
     def _prune(self, filters: Filters) -> PruneReport:
+        chains = self._layer_chains()
+        report = self._prune_keeping(filters) if filters.get("keep") else self._prune_images(filters)
+        self._release_layers(chains, [item.deleted for item in report.deleted if item.deleted])
+        return report
+
+    def _layer_chains(self) -> dict[str, list[str]]:
+        """Each image's layer snapshots (chain ids), bottom first."""
+        if self.snapshots is None:
+            return {}
+        from estiba.snapshots.unpack import chain_ids
+
+        return {
+            image.id: chain_ids([diff_id for diff_id, _ in self.store.layers(image.id)])
+            for image in self.store.list()
+        }
+
+    def _release_layers(self, chains: dict[str, list[str]], deleted: Iterable[str]) -> None:
+        """Remove the layer snapshots only the deleted images used, top first; one that
+        still has children (a container's root, a build step) stays."""
+        if self.snapshots is None:
+            return
+        deleted = set(deleted)
+        kept = {chain for image_id, stack in chains.items() if image_id not in deleted for chain in stack}
+        for image_id in deleted:
+            for chain in reversed(chains.get(image_id, [])):
+                if chain in kept:
+                    break  # everything below is shared too
+                try:
+                    self.snapshots.remove(chain)
+                except NotFound:
+                    continue  # removed with another deleted image on the same layers
+                except Conflict:
+                    break
+
+    def _prune_images(self, filters: Filters) -> PruneReport:
         only_dangling = _one_bool(filters, "dangling")
         only_dangling = True if only_dangling is None else only_dangling
         until = [parse_event_time(v) // 1_000_000_000 for v in filters.get("until", ())]
@@ -154,13 +208,81 @@ class StoreImageBackend:
                 self._publish("delete", image_id, image_id)
         return PruneReport(deleted=tuple(deleted), space_reclaimed=reclaimed)
 
+    def _prune_keeping(self, filters: Filters) -> PruneReport:
+        """Keep the N newest images of each repository (by creation time); of the older
+        ones, untag that repository's tags, and delete the images nothing names any more
+        and no container uses. `until` and `label` narrow what may go."""
+        keep = _keep_count(filters)
+        until = [parse_event_time(v) // 1_000_000_000 for v in filters.get("until", ())]
+        unwanted = _labelled(filters.get("label!", ()))
+        images = self.store.list(ImageFilters(labels=tuple(filters.get("label", ()))))
+        plan = plan_keep_newest(images, keep)
+        deleted: list[ImageDeleteItem] = []
+        reclaimed = 0
+        for image, tags in plan:
+            if any(unix_time(image.created) >= limit for limit in until) or unwanted(image):
+                continue
+            for tag in tags:
+                self.store.untag(tag)
+                deleted.append(ImageDeleteItem(untagged=tag))
+                self._publish("untag", image.id, tag)
+            if set(tags) >= set(image.repo_tags):
+                try:  # nothing names it any more: delete it unless a container uses it
+                    report = self.store.remove(image.id)
+                except (Conflict, NotFound):
+                    continue
+                deleted += [ImageDeleteItem(deleted=i) for i in report.deleted]
+                reclaimed += image.size if report.deleted else 0
+                for image_id in report.deleted:
+                    self._publish("delete", image_id, image_id)
+        return PruneReport(deleted=tuple(deleted), space_reclaimed=reclaimed)
+
     # --- moving images in and out ----------------------------------------------------
 
     async def pull_image(self, options: PullOptions) -> AsyncIterator[Progress]:
-        raise Unsupported(
-            f"cannot pull {options.image}: this estibad has no registry client yet",
-            hint="use `estiba image bootstrap busybox|debian` or `docker load`",
+        registry = self._registry(f"cannot pull {options.image}")
+        stream = await registry.pull(
+            options.image, options.tag, platform=options.platform, auth=_auth(options.auth)
         )
+        return self._published(stream, "pull", options.image, options.tag)
+
+    async def push_image(
+        self, ref: str, *, tag: str, auth: RegistryAuth
+    ) -> AsyncIterator[Progress]:
+        registry = self._registry(f"cannot push {ref}")
+        stream = await registry.push(ref, tag, auth=_auth(auth))
+        return self._published(stream, "push", ref, tag)
+
+    async def search_images(
+        self, term: str, *, limit: int, auth: RegistryAuth
+    ) -> list[JSONObject]:
+        registry = self._registry(f"cannot search {term}")
+        return await registry.search(term, limit=limit, auth=_auth(auth))
+
+    async def authenticate(self, auth: RegistryAuth) -> JSONObject:
+        from estiba.distribution.credentials import AuthConfig
+
+        registry = self._registry("cannot log in")
+        config = AuthConfig(
+            auth.username, auth.password, auth.server_address, auth.identity_token
+        )
+        return await registry.login(config)
+
+    def _registry(self, what: str) -> RegistryService:
+        if self.registry is None:
+            raise Unsupported(
+                f"{what}: this estibad has no registry client",
+                hint="use `estiba image bootstrap busybox|debian` or `docker load`",
+            )
+        return self.registry
+
+    async def _published(
+        self, stream: AsyncIterator[Progress], action: str, image: str, tag: str
+    ) -> AsyncIterator[Progress]:
+        async for message in stream:
+            yield message
+        name = f"{image}:{tag}" if tag and ":" not in tag else image
+        self._publish(action, name, name)
 
     async def import_image(
         self, source: AsyncIterator[bytes] | str, options: ImportOptions
@@ -282,6 +404,20 @@ async def _read_back(spool: IO[bytes]) -> AsyncIterator[bytes]:
         spool.close()
 
 
+def _auth(auth: RegistryAuth) -> AuthConfig | None:
+    """The X-Registry-Auth credentials in the registry client's type; None when empty."""
+    from estiba.distribution.credentials import AuthConfig
+
+    config = AuthConfig(
+        username=auth.username,
+        password=auth.password,
+        server_address=auth.server_address,
+        identity_token=auth.identity_token,
+        registry_token=auth.registry_token,
+    )
+    return None if config.empty else config
+
+
 def _import_ref(repo: str, tag: str) -> str | None:
     """The name `docker import` gives: the CLI sends `repo=name:tag` without `tag`."""
     if not repo:
@@ -290,6 +426,35 @@ def _import_ref(repo: str, tag: str) -> str | None:
         return f"{repo}:{tag}"
     last = repo.rpartition("/")[2]
     return repo if ":" in last or "@" in last else f"{repo}:latest"
+
+
+def _keep_count(filters: Filters) -> int:
+    values = filters.get("keep", ())
+    if len(values) != 1 or not values[0].isdigit():
+        raise InvalidArgument(f"invalid filter 'keep={','.join(values)}': give one count")
+    return int(values[0])
+
+
+def plan_keep_newest(images: list[Image], keep: int) -> list[tuple[Image, list[str]]]:
+    """For each image, the tags it loses: those of repositories where `keep` newer images
+    (by creation, then by when they were added) come before it."""
+    from estiba.images import parse_reference
+
+    by_repo: dict[str, list[tuple[Image, str]]] = {}
+    for image in images:
+        for tag in image.repo_tags:
+            by_repo.setdefault(parse_reference(tag).name, []).append((image, tag))
+    losing: dict[str, tuple[Image, list[str]]] = {}
+    for entries in by_repo.values():
+        entries.sort(key=lambda e: (unix_time(e[0].created), e[0].added_at or ""), reverse=True)
+        kept: list[str] = []
+        for image, tag in entries:
+            if image.id in kept or len(kept) < keep:
+                if image.id not in kept:
+                    kept.append(image.id)
+                continue
+            losing.setdefault(image.id, (image, []))[1].append(tag)
+    return list(losing.values())
 
 
 def _one_bool(filters: Filters, key: str) -> bool | None:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from estiba import __version__
 from estiba.daemon.config import DEFAULT_CONFIG_FILE, DaemonConfig, load_config
@@ -117,6 +117,9 @@ async def serve(config: DaemonConfig) -> None:
             log.info("shutting down")
         finally:
             await server.stop()
+            registry = getattr(backends.images, "registry", None)
+            if registry is not None:
+                await registry.close()  # the pooled registry connections
 
 
 @contextlib.contextmanager
@@ -127,7 +130,12 @@ def open_engine(config: DaemonConfig) -> Iterator[Backends]:
     from estiba.daemon.images_backend import StoreImageBackend
     from estiba.daemon.containers_backend import EngineContainers
     from estiba.daemon.exec_backend import EngineExecs
+    from estiba.daemon.container_network import ContainerNetwork
+    from estiba.daemon.networks_backend import EngineNetworks
     from estiba.daemon.system_backend import HostSystemBackend
+    from estiba.distribution.registries import RegistryOptions
+    from estiba.distribution.service import RegistryService
+    from estiba.daemon.volumes_backend import ServiceVolumeBackend
     from estiba.engine.events import EventBus
     from estiba.engine.store import ContainerStore
     from estiba.images import ImageStore, ImageUser
@@ -150,6 +158,8 @@ def open_engine(config: DaemonConfig) -> Iterator[Backends]:
         bus = EventBus()
         snapshotter = OverlaySnapshotter(config.data_root / "snapshots")
         stack.callback(snapshotter.close)
+        volumes = open_volumes(config.data_root, bus, containers)
+        stack.callback(volumes.store.close)
         system = HostSystemBackend(
             containers=containers,
             images=images,
@@ -157,8 +167,19 @@ def open_engine(config: DaemonConfig) -> Iterator[Backends]:
             data_root=config.data_root,
             default_runtime=config.default_runtime,
             snapshotter=snapshotter,
+            volumes=volumes,
         )
-        image_backend = StoreImageBackend(images, tmpdir=config.data_root / "tmp", events=bus)
+        registry = RegistryService(
+            images,
+            RegistryOptions(
+                mirrors=config.registry_mirrors, insecure=config.insecure_registries
+            ),
+            snapshotter=snapshotter,
+        )
+        image_backend = StoreImageBackend(
+            images, tmpdir=config.data_root / "tmp", events=bus, registry=registry,
+            snapshots=snapshotter,
+        )
         container_backend = EngineContainers(
             containers=containers,
             images=images,
@@ -169,7 +190,81 @@ def open_engine(config: DaemonConfig) -> Iterator[Backends]:
             runtime=config.default_runtime,
         )
         stack.callback(container_backend.close)
-        yield Backends(system, container_backend, EngineExecs(container_backend), image_backend)
+        networks = _open_networks(config, containers, stack)
+        network_backend = EngineNetworks(networks, containers, bus)
+        container_backend.network = ContainerNetwork(networks, containers, config.exec_root)
+        container_backend.volumes = volumes
+        volume_backend = ServiceVolumeBackend(volumes, tmpdir=config.data_root / "tmp")
+        build_backend = _open_builds(config, images, snapshotter, container_backend, registry, bus)
+        stack.callback(build_backend.close)
+        yield Backends(system, container_backend, EngineExecs(container_backend), image_backend,
+                       network_backend, volumes=volume_backend, build=build_backend)
+
+
+def _open_builds(
+    config: DaemonConfig, images: object, snapshotter: object, containers: object,
+    registry: object, bus: object,
+) -> Any:
+    """The classic builder: its cache in `build/cache.db`, RUN through the containers."""
+    from estiba.daemon.build_backend import EngineBuilds
+
+    builds = EngineBuilds(
+        images=images, snapshots=snapshotter, containers=containers, data_root=config.data_root,
+        exec_root=config.exec_root, registry=registry, events=bus,
+    )  # fmt: skip
+    try:
+        builds.cleanup()
+    except EstibaError as exc:  # the daemon serves on; the leftovers stay for next time
+        log.warning("cleaning up after interrupted builds: %s", exc)
+    return builds
+
+
+def open_volumes(data_root: Path, bus: object, containers: object) -> Any:
+    """The volume service: `volumes.db` and `volumes/` under the data root; a volume with a
+    device stays mounted while a running container uses it."""
+    from estiba.volumes import LocalDriver, VolumeService, VolumeStore
+
+    def running(container_id: str) -> bool:
+        try:
+            return bool(containers.get(container_id).running)  # type: ignore[attr-defined]
+        except EstibaError:
+            return False
+
+    service = VolumeService(
+        VolumeStore(data_root / "volumes.db"), LocalDriver(data_root / "volumes"),
+        events=bus, running=running,
+    )
+    service.cleanup()
+    return service
+
+
+def _open_networks(config: DaemonConfig, containers: object, stack: contextlib.ExitStack) -> object:
+    """The network manager, its bridges, DNS and rules restored from its store; endpoints
+    of containers that are not running any more are dropped. A host without nftables or
+    netlink still serves everything else: the failure is logged, networks fail on use."""
+    from estiba.network import open_manager
+
+    manager = open_manager(config.data_root, config.exec_root)
+    stack.callback(manager.close)
+
+    def running(container_id: str) -> bool:
+        try:
+            return bool(containers.get(container_id).running)  # type: ignore[attr-defined]
+        except EstibaError:
+            return False
+
+    def exists(container_id: str) -> bool:
+        try:
+            containers.get(container_id)  # type: ignore[attr-defined]
+        except EstibaError:
+            return False
+        return True
+
+    try:
+        manager.restore(running=running, exists=exists)
+    except Exception as exc:  # noqa: BLE001 - the daemon serves on without networking
+        log.error("networking unavailable: %s", exc)
+    return manager
 
 
 if __name__ == "__main__":

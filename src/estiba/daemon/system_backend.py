@@ -65,6 +65,7 @@ class HostSystemBackend:
         proc: Path = Path("/proc"),
         cgroup_root: Path = Path("/sys/fs/cgroup"),
         snapshotter: Any = None,
+        volumes: Any = None,
     ) -> None:
         self.containers = containers
         self.images = images
@@ -78,6 +79,8 @@ class HostSystemBackend:
         # root at the first `system df` (the overlay snapshotter is safe to share).
         self._snapshotter = snapshotter
         self._snapshotter_lock = threading.Lock()
+        # The volume service (`estiba.volumes.VolumeService`); None: no volumes to report.
+        self.volumes = volumes
 
     async def version(self) -> VersionInfo:
         return VersionInfo(
@@ -198,12 +201,14 @@ class HostSystemBackend:
             document.update(
                 SizeRw=size_rw, SizeRootFs=size_rw + image_sizes.get(record.image_id, 0)
             )
+            if self.volumes is not None:  # the LOCAL VOLUMES column of `system df -v`
+                document["Mounts"] = self.volumes.inspect_mounts(record.id)
             container_documents.append(document)
         return {
             "LayersSize": sum(layer_sizes.values()),
             "Images": image_documents,
             "Containers": container_documents,
-            "Volumes": [],
+            "Volumes": self.volumes.disk_usage() if self.volumes is not None else [],
             "BuildCache": [],
         }
 

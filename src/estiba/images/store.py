@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 
@@ -73,12 +73,15 @@ class ImageStore:
         *,
         refs: Iterable[str | Reference] = (),
         parent: str | None = None,
+        verified: Mapping[str, tuple[str, int]] | None = None,
     ) -> Image:
         """Record the image whose manifest blob is `manifest_digest`, with these references.
 
         The manifest, its config and its layers must already be in the content store; each
         layer is checked against its diff_id (once per blob) and its unpacked size recorded.
         An image already known by its config digest gets this manifest and the new references.
+        `verified` (layer blob digest -> (diff_id, tar size)) names layers the caller has
+        already hashed uncompressed, such as a pull while it downloaded them.
         """
         manifest, media_type, size = self._read_manifest(manifest_digest)
         config = ImageConfig.from_bytes(read_blob(self.content, manifest.config.digest))
@@ -92,7 +95,7 @@ class ImageStore:
             self._require_blob(layer.digest, "layer")
         references = [_as_reference(ref) for ref in refs]
         image_id = manifest.config.digest
-        sizes = self._verify_layers(manifest.layers, config.diff_ids)
+        sizes = self._verify_layers(manifest.layers, config.diff_ids, verified or {})
         total = sum(sizes.values())
         blobs = {manifest_digest, image_id, *(layer.digest for layer in manifest.layers)}
         with self._transaction() as db:
@@ -218,6 +221,14 @@ class ImageStore:
             chain = self._parent_of(chain)
         return items
 
+    def blob_referenced(self, digest: str) -> bool:
+        """Whether any recorded image holds the blob (a failed pull removes only others)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM image_blobs WHERE digest = ?", (digest,)
+            ).fetchone()
+        return row is not None
+
     # --- removing ----------------------------------------------------------------------
 
     def remove(self, image: str, *, force: bool = False, noprune: bool = False) -> RemoveReport:
@@ -272,7 +283,10 @@ class ImageStore:
         return parsed, parsed.media_type, len(data)
 
     def _verify_layers(
-        self, layers: Sequence[Descriptor], diff_ids: Sequence[str]
+        self,
+        layers: Sequence[Descriptor],
+        diff_ids: Sequence[str],
+        verified: Mapping[str, tuple[str, int]],
     ) -> dict[str, int]:
         """The unpacked size of each layer blob, after checking it unpacks to its diff_id."""
         sizes: dict[str, int] = {}
@@ -282,8 +296,11 @@ class ImageStore:
                     "SELECT size FROM image_layers WHERE digest = ? AND diff_id = ?",
                     (layer.digest, diff_id),
                 ).fetchone()
+            known = verified.get(layer.digest)
             if row is not None:
                 sizes[layer.digest] = row[0]
+            elif known is not None and known[0] == diff_id:
+                sizes[layer.digest] = known[1]
             elif layer.digest == diff_id:  # an uncompressed layer: verified when written
                 sizes[layer.digest] = self.content.info(layer.digest).size
             else:

@@ -104,6 +104,10 @@ class Estibad:
             mounts = [line.split()[4] for line in handle if str(self.directory) in line]
         for mount in reversed(mounts):
             subprocess.run(["umount", "-l", mount], capture_output=True)
+        from estiba.network import cleanup  # its bridges, veths and nftables tables
+
+        with contextlib.suppress(Exception):
+            cleanup(self.data_root, self.exec_root)
 
     def docker(
         self, *args: str, input: bytes | None = None, check: bool = True, timeout: float = 60

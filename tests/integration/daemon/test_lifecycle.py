@@ -65,3 +65,33 @@ def test_rmi_refused_while_a_stored_container_uses_the_image(
     assert b"aaaaaaaaaaaa" in refused.stderr, refused.stderr
     assert daemon.docker("info", "--format", "{{.Containers}}").stdout.strip() == b"1"
     assert daemon.terminate() == 0
+
+
+def test_rmi_removes_the_unpacked_layers_only_that_image_used(make_daemon: Callable[[], Estibad]) -> None:
+    """A removed image's layers leave the disk with it; layers another image or a
+    container still sits on stay."""
+    daemon = make_daemon()
+    daemon.start()
+    daemon.estiba("image", "bootstrap", "busybox")
+    snapshots = daemon.data_root / "snapshots"
+
+    def layer_files() -> set[str]:
+        return {str(p.relative_to(snapshots)) for p in snapshots.rglob("big.bin")}
+
+    daemon.docker("run", "--name", "maker", "busybox", "sh", "-c", "head -c 2000000 /dev/urandom > /big.bin")
+    daemon.docker("commit", "maker", "withbig:1")
+    daemon.docker("rm", "maker")
+    before = layer_files()
+    daemon.docker("run", "--rm", "withbig:1", "true")  # unpacks the committed layer
+    unpacked = layer_files() - before
+    assert unpacked, "the committed layer was not unpacked"
+    daemon.docker("tag", "withbig:1", "withbig:2")
+    daemon.docker("rmi", "withbig:1")  # only a tag goes
+    assert layer_files() >= unpacked
+    daemon.docker("create", "--name", "holder", "withbig:2", "true")
+    assert daemon.docker("rmi", "withbig:2", check=False).returncode != 0  # in use
+    daemon.docker("rm", "holder")
+    daemon.docker("rmi", "withbig:2")
+    assert not (layer_files() & unpacked)
+    assert daemon.docker("run", "--rm", "busybox", "true").returncode == 0  # busybox's layer stays
+    assert daemon.terminate() == 0

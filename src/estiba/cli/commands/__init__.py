@@ -101,9 +101,34 @@ COMMANDS: dict[str, CommandInfo] = {
         "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
         "Import the contents from a tarball to create a filesystem image",
     ),
+    "port": _c(
+        "port",
+        "CONTAINER [PRIVATE_PORT[/PROTO]]",
+        "List port mappings or a specific mapping for the container",
+    ),
+    "cp": _c(
+        "cp",
+        "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\testiba cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+        "Copy files/folders between a container and the local filesystem",
+    ),
+    "commit": _c(
+        "commit",
+        "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+        "Create a new image from a container's changes",
+    ),
+    "pull": _c("pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry"),
+    "push": _c("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry"),
+    "login": _c("login", "[OPTIONS] [SERVER]", "Log in to a registry"),
+    "logout": _c("logout", "[SERVER]", "Log out from a registry"),
+    "search": _c("search", "[OPTIONS] TERM", "Search Docker Hub or a registry for images"),
+    "build": _c("build", "[OPTIONS] PATH | -", "Build an image from a Dockerfile"),
+    "builder": CommandInfo("", "COMMAND", "Manage builds"),
     "container": CommandInfo("", "COMMAND", "Manage containers"),
     "image": CommandInfo("", "COMMAND", "Manage images"),
+    "network": CommandInfo("", "COMMAND", "Manage networks"),
     "system": CommandInfo("", "COMMAND", "Manage Estiba"),
+    "volume": CommandInfo("", "COMMAND", "Manage volumes"),
+    "snapshot": CommandInfo("", "COMMAND", "Manage container snapshots"),
 }
 
 
@@ -122,9 +147,19 @@ GROUPS: dict[str, dict[str, CommandInfo]] = {
         **_same("kill", "logs"),
         "ls": _c("ps", "[OPTIONS]", "List containers"),
         "pause": COMMANDS["pause"],
+        "port": COMMANDS["port"],
         "prune": _c("container_prune", "[OPTIONS]", "Remove all stopped containers"),
         **_same("rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unpause"),
-        **_same("update", "wait"),
+        **_same("update", "wait", "commit", "cp"),
+        "copy": _c(
+            "container_copy",
+            "[OPTIONS] SOURCE[/SNAPSHOT] NEW",
+            "Create a stopped copy of a container or of one of its snapshots",
+        ),
+    },
+    "builder": {
+        "build": COMMANDS["build"],
+        "prune": _c("builder_prune", "[OPTIONS]", "Remove build cache"),
     },
     "image": {
         "bootstrap": _c(
@@ -143,15 +178,49 @@ GROUPS: dict[str, dict[str, CommandInfo]] = {
         "rm": _c("rmi", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images"),
         **_same("save", "tag"),
     },
+    "network": {
+        "connect": _c("network_connect", "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network"),
+        "create": _c("network_create", "[OPTIONS] NETWORK", "Create a network"),
+        "disconnect": _c(
+            "network_disconnect", "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network"
+        ),
+        "inspect": _c(
+            "network_inspect", "[OPTIONS] NETWORK [NETWORK...]",
+            "Display detailed information on one or more networks",
+        ),
+        "ls": _c("network_ls", "[OPTIONS]", "List networks"),
+        "prune": _c("network_prune", "[OPTIONS]", "Remove all unused networks"),
+        "rm": _c("network_rm", "NETWORK [NETWORK...]", "Remove one or more networks"),
+    },
     "system": {
         "df": _c("system_df", "[OPTIONS]", "Show Estiba disk usage"),
         "events": COMMANDS["events"],
         "info": _c("info", "[OPTIONS]", "Display system-wide information"),
         "prune": _c("system_prune", "[OPTIONS]", "Remove unused data"),
     },
+    "volume": {
+        "create": _c("volume_create", "[OPTIONS] [VOLUME]", "Create a volume"),
+        "ls": _c("volume_ls", "[OPTIONS]", "List volumes"),
+        "inspect": _c(
+            "volume_inspect", "[OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes"
+        ),
+        "rm": _c("volume_rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes"),
+        "prune": _c("volume_prune", "[OPTIONS]", "Remove unused local volumes"),
+        "clone": _c("volume_clone", "SOURCE NEW", "Create a volume with a copy of another's data"),
+        "rename": _c("volume_rename", "VOLUME NEW_NAME", "Rename a volume"),
+        "export": _c("volume_export", "[OPTIONS] VOLUME", "Write a volume's data as a tar archive"),
+        "import": _c("volume_import", "VOLUME [FILE|-]", "Unpack a tar archive into a volume"),
+    },
+    "snapshot": {
+        "create": _c("snapshot_create", "[OPTIONS] CONTAINER [NAME]", "Snapshot a container"),
+        "ls": _c("snapshot_ls", "[OPTIONS] CONTAINER", "List a container's snapshots"),
+        "restore": _c("snapshot_restore", "[OPTIONS] CONTAINER NAME", "Restore a container from a snapshot"),
+        "rm": _c("snapshot_rm", "CONTAINER NAME [NAME...]", "Remove snapshots of a container"),
+    },
 }
 
 ALIASES: dict[str, dict[str, str]] = {
     "container": {"list": "ls", "ps": "ls", "remove": "rm"},
     "image": {"list": "ls", "remove": "rm"},
+    "network": {"list": "ls", "remove": "rm"},
 }

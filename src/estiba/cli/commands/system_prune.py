@@ -55,6 +55,10 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     reports = [container_report(ctx.client.post("/containers/prune", filters=filters))]
     networks = ctx.client.post("/networks/prune", filters=filters) or {}
     reports.append(_listed("Deleted Networks:", networks.get("NetworksDeleted"), 0))
+    if args.volumes:
+        from estiba.cli.commands.volume_prune import prune_volumes
+
+        reports.append(prune_volumes(ctx, args.filter, all_unused=False))
     reports.append(prune_images(ctx, args.filter, all_unused=args.all))
     cache = ctx.client.post("/build/prune", filters=filters, all=args.all or None) or {}
     caches, freed = cache.get("CachesDeleted"), cache.get("SpaceReclaimed")

@@ -1,0 +1,254 @@
+"""The build context: a directory the CLI packs into a tar, a tar the daemon unpacks.
+
+    pack_context(dir, dockerfile)   the CLI's side: the tar to upload (.dockerignore'd
+                                    files left out, as the docker CLI does; a Dockerfile
+                                    outside the context or from stdin added under a
+                                    generated name) and the Dockerfile's name inside it
+    open_context(stream, workdir)   the daemon's side: the tar (plain or compressed)
+                                    unpacked into a private directory, every path kept
+                                    inside it; a body that is no tar is a Dockerfile alone
+    BuildContext                    reading the Dockerfile and the sources of COPY/ADD,
+                                    with the .dockerignore applied again
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import os
+import secrets
+import shutil
+import stat
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from estiba.build.ignore import IgnoreMatcher, parse_dockerignore
+from estiba.errors import InvalidArgument, NotFound
+
+__all__ = ["BuildContext", "ContextEntry", "open_context", "pack_context", "walk_tree"]
+
+DEFAULT_DOCKERFILE = "Dockerfile"
+
+
+@dataclass(frozen=True)
+class ContextEntry:
+    """A file, directory or symlink to copy: its path relative to the source root and the
+    path on disk."""
+
+    rel: str
+    path: Path
+    st: os.stat_result
+
+
+def _matcher(root: Path) -> IgnoreMatcher:
+    try:
+        text = (root / ".dockerignore").read_text()
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+        return IgnoreMatcher([])
+    return IgnoreMatcher(parse_dockerignore(text))
+
+
+def walk_tree(root: Path, top: str = "", matcher: IgnoreMatcher | None = None) -> Iterator[ContextEntry]:
+    """Every entry under `root/top` (not `top` itself), sorted, symlinks not followed;
+    excluded paths (and directories with nothing included below) left out."""
+    base = root / top if top else root
+    try:
+        names = sorted(os.listdir(base))
+    except (NotADirectoryError, FileNotFoundError):
+        return
+    for name in names:
+        rel = f"{top}/{name}" if top else name
+        path = base / name
+        st = os.lstat(path)
+        excluded = matcher is not None and matcher.excluded(rel)
+        if stat.S_ISDIR(st.st_mode):
+            if excluded and not (matcher is not None and matcher.may_include_below(rel)):
+                continue
+            if not excluded:
+                yield ContextEntry(rel, path, st)
+            yield from walk_tree(root, rel, matcher)
+        elif not excluded:
+            yield ContextEntry(rel, path, st)
+
+
+def pack_context(
+    directory: str | os.PathLike[str],
+    dockerfile: str | None = None,
+    dockerfile_text: bytes | None = None,
+) -> tuple[BinaryIO, str]:
+    """The context tar (a temporary file, rewound) and the Dockerfile's name in it.
+
+    `dockerfile` is a path as given to `-f` (relative to the working directory); one
+    outside the context, or `dockerfile_text` (for `-f -`), goes in under a generated
+    name, as the docker CLI does.
+    """
+    root = Path(directory).resolve()
+    if not root.is_dir():
+        raise InvalidArgument(f"unable to prepare context: path {str(directory)!r} not found")
+    matcher = _matcher(root)
+    name = DEFAULT_DOCKERFILE
+    extra: bytes | None = dockerfile_text
+    if dockerfile_text is None:
+        chosen = Path(dockerfile) if dockerfile else root / DEFAULT_DOCKERFILE
+        chosen = chosen.resolve()
+        if not chosen.is_file():
+            raise InvalidArgument(f"unable to prepare context: cannot find the Dockerfile {str(chosen)!r}")
+        try:
+            name = chosen.relative_to(root).as_posix()
+        except ValueError:
+            extra = chosen.read_bytes()
+    if extra is not None:
+        taken = os.path.lexists(root / DEFAULT_DOCKERFILE)
+        name = f".dockerfile.{secrets.token_hex(10)}" if taken else DEFAULT_DOCKERFILE
+    spool = tempfile.TemporaryFile()
+    with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in walk_tree(root, "", matcher):
+            _add(tar, entry)
+        # The daemon reads these even when .dockerignore lists them (as the docker CLI).
+        for always in sorted({name, ".dockerignore"} if extra is None else {".dockerignore"}):
+            path = root / always
+            if matcher.excluded(always) and path.is_file():
+                _add(tar, ContextEntry(always, path, os.lstat(path)))
+        if extra is not None:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(extra), 0o600
+            tar.addfile(info, io.BytesIO(extra))
+    spool.seek(0)
+    return spool, name
+
+
+def _add(tar: tarfile.TarFile, entry: ContextEntry) -> None:
+    info = tar.gettarinfo(str(entry.path), arcname=entry.rel)
+    if info is None:
+        return  # a socket: no tar entry for it, as the docker CLI skips it
+    info.uid = info.gid = 0  # the docker CLI sends every file as root's
+    info.uname = info.gname = ""
+    if info.isreg():
+        with open(entry.path, "rb") as data:
+            tar.addfile(info, data)
+    else:
+        tar.addfile(info)
+
+
+@dataclass
+class BuildContext:
+    """An unpacked context: where it is and which of its paths .dockerignore excludes."""
+
+    root: Path
+    matcher: IgnoreMatcher
+
+    @classmethod
+    def at(cls, root: Path) -> BuildContext:
+        return cls(root, _matcher(root))
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        for scratch in self.root.parent.glob(self.root.name + "-*"):
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def scratch_dir(self, what: str) -> Path:
+        """A private directory beside the context (ADD's downloads), gone with it."""
+        return Path(tempfile.mkdtemp(prefix=f"{self.root.name}-{what}-", dir=self.root.parent))
+
+    def read_dockerfile(self, name: str) -> str:
+        """The Dockerfile's text (it is read even when .dockerignore lists it)."""
+        name = name or DEFAULT_DOCKERFILE
+        path = self._inside(name)
+        if not path.is_file() and name == DEFAULT_DOCKERFILE and (self.root / "dockerfile").is_file():
+            path = self.root / "dockerfile"
+        try:
+            return path.read_text()
+        except (FileNotFoundError, IsADirectoryError):
+            raise InvalidArgument(
+                f"Cannot locate specified Dockerfile: {name}", hint="give -f or add a Dockerfile"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise InvalidArgument(f"the Dockerfile {name} is not UTF-8 text") from exc
+
+    def _inside(self, name: str) -> Path:
+        clean = os.path.normpath("/" + name).lstrip("/")
+        return self.root / clean
+
+    def sources(self, pattern: str) -> list[ContextEntry]:
+        """The context entries a COPY/ADD source names: a path (a directory stands for
+        itself) or a wildcard pattern; NotFound when nothing is there."""
+        clean = os.path.normpath("/" + pattern).lstrip("/")
+        if clean.startswith("..") or pattern.startswith("../"):
+            raise NotFound(f"forbidden path outside the build context: {pattern}")
+        if clean in ("", "."):
+            return [ContextEntry("", self.root, os.lstat(self.root))]
+        if any(ch in clean for ch in "*?["):
+            found = [
+                entry for entry in walk_tree(self.root, "", self.matcher)
+                if fnmatch.fnmatchcase(entry.rel, clean) and _same_depth(entry.rel, clean)
+            ]  # fmt: skip
+            if not found:
+                raise NotFound(f"no source files were specified matching {pattern}")
+            return found
+        path = self.root / clean
+        # A path through a symlink in the context must stay in the context.
+        real = Path(os.path.realpath(path.parent)) / path.name
+        try:
+            real.relative_to(self.root.resolve())
+        except ValueError:
+            raise NotFound(f"forbidden path outside the build context: {pattern}") from None
+        if self.matcher.excluded(clean) or not os.path.lexists(path):
+            raise NotFound(f"{pattern}: not found")
+        return [ContextEntry(clean, real, os.lstat(real))]
+
+    def entries_below(self, entry: ContextEntry) -> Iterator[ContextEntry]:
+        """What a directory source holds, .dockerignore applied."""
+        base = Path(os.path.relpath(entry.path, self.root)).as_posix() if entry.rel else ""
+        for child in walk_tree(self.root, "" if base == "." else base, self.matcher):
+            rel = child.rel[len(base) + 1 :] if base and base != "." else child.rel
+            yield ContextEntry(rel, child.path, child.st)
+
+
+def _same_depth(rel: str, pattern: str) -> bool:
+    return rel.count("/") == pattern.count("/")
+
+
+def open_context(stream: BinaryIO, workdir: Path) -> BuildContext:
+    """Unpack an uploaded context (a tar, maybe compressed; else a Dockerfile alone);
+    `stream` is a spool of ours, seekable and writable."""
+    from estiba.snapshots.copyio import extract_tar
+    from estiba.snapshots.inroot import Root
+
+    workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="build-", dir=workdir))
+    try:
+        head = stream.read(512)
+        stream.seek(0)
+        if is_archive(head):
+            if not head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")):
+                _pad(stream)
+            with Root(root) as inside:
+                extract_tar(inside, "/", stream)
+        elif head:
+            (root / DEFAULT_DOCKERFILE).write_bytes(stream.read())
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    return BuildContext.at(root)
+
+
+def _pad(stream: BinaryIO) -> None:
+    """Complete a tar that ends right after its last file's data (the docker CLI's, when
+    it adds a Dockerfile given with `-f -`): Go's reader takes it, Python's wants the
+    block padding and the end-of-archive blocks, which a complete tar ignores after it."""
+    size = stream.seek(0, os.SEEK_END)
+    stream.write(b"\0" * ((-size) % 512 + 1024))
+    stream.seek(0)
+
+
+def is_archive(head: bytes) -> bool:
+    """Whether an upload is a tar (plain, gzip, bzip2 or xz) rather than a Dockerfile."""
+    if head and not head.strip(b"\0"):
+        return True  # an empty tar: end-of-archive blocks only
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")):
+        return True
+    return len(head) >= 262 and head[257:262] == b"ustar"

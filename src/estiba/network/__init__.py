@@ -1,0 +1,55 @@
+"""Networking: IPAM, bridge networks on netlink, nftables NAT and published ports, and the
+embedded DNS of user-defined networks. Kernel work (netlink, nftables) happens only in
+this package; `NetworkManager` is the way in."""
+
+from estiba.network.dns import DnsService
+from estiba.network.manager import NetworkManager
+from estiba.network.model import (
+    ContainerNetworking,
+    Endpoint,
+    EndpointRequest,
+    Network,
+    NetworkOptions,
+    PortBinding,
+)
+from estiba.network.store import NetworkStore
+
+__all__ = [
+    "ContainerNetworking",
+    "DnsService",
+    "Endpoint",
+    "EndpointRequest",
+    "Network",
+    "NetworkManager",
+    "NetworkOptions",
+    "NetworkStore",
+    "PortBinding",
+    "cleanup",
+    "open_manager",
+]
+
+
+def open_manager(data_root, exec_root) -> NetworkManager:  # type: ignore[no-untyped-def]
+    """The manager of a daemon: its store under data_root, names from exec_root."""
+    from pathlib import Path
+
+    options = NetworkOptions.for_exec_root(Path(exec_root))
+    return NetworkManager(NetworkStore(Path(data_root) / "networks.db"), options,
+                          dns=DnsService(options.resolv_conf))
+
+
+def cleanup(data_root, exec_root) -> None:  # type: ignore[no-untyped-def]
+    """Remove everything a (dead) daemon's networking left: veths, netns files, bridges
+    and its nftables tables. For test fixtures and uninstalling; the daemon itself keeps
+    them across restarts (live restore)."""
+    from pathlib import Path
+
+    path = Path(data_root) / "networks.db"
+    options = NetworkOptions.for_exec_root(Path(exec_root))
+    if not path.exists():
+        return
+    store = NetworkStore(path)
+    try:
+        NetworkManager(store, options).remove_all()
+    finally:
+        store.close()

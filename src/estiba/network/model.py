@@ -1,0 +1,124 @@
+"""The typed values the network package works with: networks, endpoints, published ports,
+the daemon's network options and what a container's /etc files must say."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+from estiba.network.ipam import DEFAULT_POOLS, PoolSpec
+
+__all__ = [
+    "BRIDGE_NAME_OPTION",
+    "ContainerNetworking",
+    "Endpoint",
+    "EndpointRequest",
+    "Network",
+    "NetworkOptions",
+    "PortBinding",
+    "mac_for",
+]
+
+BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
+DEFAULT_NETWORK = "bridge"
+PREDEFINED = ("bridge", "host", "none")
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """What one daemon's networking owns: its default bridge's device name, its pools, its
+    nftables tables and its netns directory, so that daemons run side by side."""
+
+    netns_dir: Path
+    default_bridge: str = "estiba0"
+    table: str = "estiba"
+    pools: tuple[PoolSpec, ...] = DEFAULT_POOLS
+    resolv_conf: Path = Path("/etc/resolv.conf")
+
+    @property
+    def owner(self) -> str:
+        """Who owns our bridges: the directory of the netns dir (the exec root)."""
+        return str(self.netns_dir.parent)
+
+    @property
+    def pid_file(self) -> Path:
+        return self.netns_dir.parent / "network.pid"
+
+    @classmethod
+    def for_exec_root(cls, exec_root: Path, *, default_root: Path = Path("/run/estiba")) -> NetworkOptions:
+        """The default names for the system daemon; names derived from the exec root for
+        any other daemon (a test daemon), so two never share a bridge or a table."""
+        netns_dir = Path(exec_root) / "netns"
+        if Path(exec_root) == default_root:
+            return cls(netns_dir)
+        tag = hashlib.sha256(str(exec_root).encode()).hexdigest()[:6]
+        return cls(netns_dir, default_bridge=f"estiba-{tag}", table=f"estiba-{tag}")
+
+
+@dataclass(frozen=True)
+class Network:
+    id: str
+    name: str
+    driver: str
+    subnet: IPv4Network
+    gateway: IPv4Address
+    ip_range: IPv4Network | None
+    internal: bool
+    labels: dict[str, str]
+    options: dict[str, str]
+    created: str
+    bridge: str
+
+    @property
+    def dns(self) -> bool:
+        """Docker resolves names on user-defined networks only."""
+        return self.name != DEFAULT_NETWORK
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    network_id: str
+    container_id: str
+    ip: IPv4Address
+    mac: str
+    aliases: tuple[str, ...]
+    veth: str
+    names: tuple[str, ...] = ()  # the container's name (and compose service): resolvable
+
+
+@dataclass(frozen=True)
+class EndpointRequest:
+    """A container's wish for one network: `network` by name or id, a static ip, aliases."""
+
+    network: str
+    ip: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """One published port: host_ip "" for every address; host_port 0 until chosen."""
+
+    container_port: int
+    proto: str = "tcp"
+    host_ip: str = ""
+    host_port: int = 0
+
+
+@dataclass(frozen=True)
+class ContainerNetworking:
+    """What `setup` answers: the texts of the container's hosts and resolv.conf, and the
+    addresses for NetworkSettings."""
+
+    hosts: str
+    resolv_conf: str
+    endpoints: tuple[Endpoint, ...] = ()
+    ports: tuple[PortBinding, ...] = ()
+    gateways: dict[str, str] = field(default_factory=dict)
+
+
+def mac_for(ip: IPv4Address) -> str:
+    """Docker's MAC from the IP: 02:42 then the four bytes of the address."""
+    return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
