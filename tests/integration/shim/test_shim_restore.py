@@ -47,7 +47,9 @@ def test_killing_the_daemon_and_fork_server_leaves_the_container_running(roots, 
         daemon.stdout.close()
     os.kill(started["fork_server"], signal.SIGKILL)
     wait_for(lambda: not os.path.exists(f"/proc/{started['fork_server']}/exe"), what="the fork server's end")
-    assert parent_of(started["shim"]) not in (daemon.pid, started["fork_server"])  # reparented
+    # Reparented (the server's memory goes first, its children a moment later).
+    wait_for(lambda: parent_of(started["shim"]) not in (daemon.pid, started["fork_server"]),
+             what="the shim's new parent")
 
     client = ShimClient(spec.state_dir)  # what a new daemon has: the directory
     assert client.alive() and client.pid() == started["pid"] and client.shim_pid() == started["shim"]
