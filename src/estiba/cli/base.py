@@ -108,3 +108,30 @@ def for_each(
     if errors:
         raise ManyErrors(errors)
     return 0
+
+
+def print_documents(
+    ctx: Context, names: Iterable[str], fetch: Callable[[str], Any], template: str | None
+) -> int:
+    """`inspect` of any kind: every object's document as one JSON array (or each through
+    the Go template), then the failures together, as docker prints them."""
+    import json
+
+    found: list[Any] = []
+    errors: list[EstibaError] = []
+    for name in names:
+        try:
+            found.append(fetch(name))
+        except EstibaError as exc:
+            errors.append(exc)
+    if template:
+        from estiba.cli.format import Template
+
+        compiled = Template(template)
+        for document in found:
+            ctx.out(compiled.render(document))
+    else:
+        ctx.out(json.dumps(found, indent=4))
+    if errors:
+        raise errors[0] if len(errors) == 1 else ManyErrors(errors)
+    return 0

@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from estiba.errors import Conflict, InvalidArgument, NotFound
 from estiba.network.ipam import AddressPool
 from estiba.network.model import Endpoint, Network, PortBinding, mac_for
+from estiba.sqltx import immediate
 
 __all__ = ["NetworkStore"]
 
@@ -87,16 +87,8 @@ class NetworkStore:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._lock)
 
     def _query(self, sql: str, *args: object) -> list[sqlite3.Row]:
         with self._lock:

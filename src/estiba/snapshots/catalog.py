@@ -20,14 +20,15 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from estiba.errors import Conflict, InvalidArgument, NotFound
 from estiba.snapshots._fs import fsync_dir, remove_tree
+from estiba.sqltx import immediate
 
 __all__ = ["ContainerSnapshot", "SnapshotCatalog", "validate_snapshot_name"]
 
@@ -87,16 +88,8 @@ class SnapshotCatalog:
     def directory(self, container: str, name: str) -> Path:
         return self.root / container / name
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._lock)
 
     # --- reading ----------------------------------------------------------------------
 

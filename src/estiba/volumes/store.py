@@ -14,12 +14,12 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from estiba.errors import Conflict, NotFound
 from estiba.volumes.base import Volume
+from estiba.sqltx import immediate
 
 __all__ = ["VolumeStore"]
 
@@ -57,16 +57,8 @@ class VolumeStore:
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._lock)
 
     # --- volumes ----------------------------------------------------------------------
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from estiba.cli.base import Context, ManyErrors
+from estiba.cli.base import Context, print_documents
 from estiba.cli.client import quote_ref
-from estiba.errors import EstibaError, NotFound
+from estiba.errors import NotFound
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -44,21 +43,4 @@ def _find(ctx: Context, name: str, kind: str | None, size: bool) -> dict:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    found: list[dict] = []
-    errors: list[EstibaError] = []
-    for name in args.names:
-        try:
-            found.append(_find(ctx, name, args.type, args.size))
-        except EstibaError as exc:
-            errors.append(exc)
-    if args.format:
-        from estiba.cli.format import Template
-
-        template = Template(args.format)
-        for document in found:
-            ctx.out(template.render(document))
-    else:
-        ctx.out(json.dumps(found, indent=4))
-    if errors:
-        raise errors[0] if len(errors) == 1 else ManyErrors(errors)
-    return 0
+    return print_documents(ctx, args.names, lambda name: _find(ctx, name, args.type, args.size), args.format)

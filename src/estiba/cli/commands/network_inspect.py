@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from estiba.cli.base import Context, ManyErrors
+from estiba.cli.base import Context, print_documents
 from estiba.cli.client import quote_ref
-from estiba.errors import EstibaError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,21 +15,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    found: list[dict] = []
-    errors: list[EstibaError] = []
-    for name in args.names:
-        try:
-            found.append(ctx.client.get(f"/networks/{quote_ref(name)}", verbose=args.verbose or None))
-        except EstibaError as exc:
-            errors.append(exc)
-    if args.format:
-        from estiba.cli.format import Template
-
-        template = Template(args.format)
-        for document in found:
-            ctx.out(template.render(document))
-    else:
-        ctx.out(json.dumps(found, indent=4))
-    if errors:
-        raise errors[0] if len(errors) == 1 else ManyErrors(errors)
-    return 0
+    return print_documents(ctx, args.names, lambda name: ctx.client.get(f"/networks/{quote_ref(name)}", verbose=args.verbose or None), args.format)
