@@ -116,7 +116,8 @@ def test_container_group_has_every_container_command():
         "diff", "export", "prune",
     }  # fmt: skip
     assert set(GROUPS["image"]) == {
-        "bootstrap", "ls", "inspect", "history", "rm", "tag", "save", "load", "import", "prune"
+        "bootstrap", "ls", "inspect", "history", "rm", "tag", "save", "load", "import", "prune",
+        "pull", "push", "build",
     }  # fmt: skip
     assert set(GROUPS["system"]) == {"df", "prune", "info", "events"}
 

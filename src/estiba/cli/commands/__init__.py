@@ -176,7 +176,7 @@ GROUPS: dict[str, dict[str, CommandInfo]] = {
         "ls": _c("images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images"),
         "prune": _c("image_prune", "[OPTIONS]", "Remove unused images"),
         "rm": _c("rmi", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images"),
-        **_same("save", "tag"),
+        **_same("save", "tag", "pull", "push", "build"),
     },
     "network": {
         "connect": _c("network_connect", "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network"),
