@@ -20,7 +20,7 @@ __all__ = ["EngineBuilds"]
 
 # RUN's network when the client names none: the host's, until bridge networking is the
 # engine's default (then "default" will mean the bridge, as for `docker run`).
-DEFAULT_RUN_NETWORK = "host"
+DEFAULT_RUN_NETWORK = "bridge"  # as Docker's classic builder: the default bridge, NAT out
 
 
 class EngineBuilds:
