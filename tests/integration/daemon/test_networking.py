@@ -158,6 +158,43 @@ def test_a_restarted_daemon_keeps_ports_and_names(busybox: Estibad):
     d.docker("network", "rm", "n3")
 
 
+def _network_state(d: Estibad) -> tuple:
+    """What the daemon keeps for its networks on the host and in its database."""
+    options = ours(d)
+    db = sqlite3.connect(str(d.data_root / "networks.db"))
+    try:
+        rows = tuple(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("endpoints", "ports", "sandboxes"))
+    finally:
+        db.close()
+    netns = sorted(p.name for p in options.netns_dir.glob("*")) if options.netns_dir.exists() else []
+    return our_rules(d), sorted(our_links(str(d.exec_root))), netns, rows
+
+
+def test_a_hundred_containers_on_a_user_network_leave_it_as_it_was(busybox: Estibad):
+    import docker
+
+    d = busybox
+    create(d, "loop100")
+    before = _network_state(d)
+    client = docker.DockerClient(base_url=d.url)
+    addresses = set()
+    try:
+        for i in range(100):
+            ports = {"8080/tcp": None} if i % 10 == 0 else None  # some publish a chosen port
+            container = client.containers.create("busybox", ["true"], network="loop100", ports=ports)
+            container.start()
+            container.reload()
+            address = container.attrs["NetworkSettings"]["Networks"]["loop100"]["IPAddress"]
+            addresses.add(address)
+            assert container.wait(timeout=30)["StatusCode"] == 0
+            container.remove()
+    finally:
+        client.close()
+    assert _network_state(d) == before  # rules, interfaces, netns files, rows
+    assert len(addresses) <= 2  # each address released and handed out again
+    d.docker("network", "rm", "loop100")
+
+
 def test_nothing_of_ours_is_left(busybox: Estibad):
     d = busybox
     d.docker("rm", "-f", *d.docker("ps", "-aq").stdout.decode().split(), check=False)
