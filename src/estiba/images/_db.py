@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from estiba.errors import SystemFault
+from estiba.sqltx import immediate as transaction  # one write transaction, also the stores'
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -61,18 +60,3 @@ def open_db(path: str | os.PathLike[str]) -> sqlite3.Connection:
             if statement.strip():
                 db.execute(statement)
     return db
-
-
-@contextmanager
-def transaction(
-    db: sqlite3.Connection, lock: threading.RLock | threading.Lock
-) -> Iterator[sqlite3.Connection]:
-    """One write transaction: committed if the block ends normally, rolled back otherwise."""
-    with lock:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
