@@ -250,23 +250,6 @@ def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str,
     return table
 
 
-def rows(table: dict, names: list[str]) -> tuple[list[str], list[list[str]]]:
-    body = []
-    for metric, label in METRICS.items():
-        cells = []
-        for name in names:
-            cell = table.get(metric, {}).get(name)
-            if cell is None:
-                cells.append("failed/skipped")
-                continue
-            text = f"{cell['median']:.2f} ({cell['min']:.2f}-{cell['max']:.2f})"
-            if cell.get("ratio") is not None and name != REFERENCE:
-                text += f" x{cell['ratio']:.2f}"
-            cells.append(text)
-        body.append([label, *cells])
-    return ["metric", *names], body
-
-
 def goals(table: dict) -> list[tuple[str, str, bool | None]]:
     def med(metric: str, name: str) -> float | None:
         return table.get(metric, {}).get(name, {}).get("median")
@@ -305,17 +288,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-snapshot", action="store_true",
                         help="run estiba from the work tree, not from a byte-compiled copy made at start")
     args = parser.parse_args(argv)
-    args.engines = [name.strip() for name in args.engines.split(",") if name.strip()]
-    unknown = sorted(set(args.engines) - set(ENGINES))
-    if unknown or not args.engines:
-        parser.error(f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}")
+    args.engines = eng.engine_names(parser, args.engines)
     if args.runs < 1 or args.warmup < 0 or args.cached_repeat < 1:
         parser.error("--runs and --cached-repeat must be at least 1, --warmup at least 0")
     return args
-
-
-def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
-    raise KeyboardInterrupt
 
 
 def _var_tmp() -> set[str]:
@@ -338,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"build: missing {', '.join(missing)} (scripts/setup.sh; apt-get install docker.io podman runc)",
               file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, eng._terminate)
     var_tmp_before = _var_tmp()
     bench = BuildBench(args.engines)
     started = time.time()
@@ -374,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(Path("/var/tmp") / name, ignore_errors=True)
     table = summarize(samples)
     names = [b.name for b in builders]
-    header, body = rows(table, names)
+    header, body = eng.spread_rows(table, names, METRICS, REFERENCE)
     print(f"build benchmark: {args.runs} rounds after {args.warmup} warm-up ({args.cached_repeat} cached rebuilds "
           f"per round), median (min-max) seconds, xN = ratio to {REFERENCE}'s median")
     eng.print_table(header, body, args.markdown)

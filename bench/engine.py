@@ -718,13 +718,39 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-snapshot", action="store_true",
                         help="run estiba from the work tree, not from a byte-compiled copy made at start")
     args = parser.parse_args(argv)
-    args.engines = [name.strip() for name in args.engines.split(",") if name.strip()]
-    unknown = sorted(set(args.engines) - set(ENGINES))
-    if unknown or not args.engines:
-        parser.error(f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}")
+    args.engines = engine_names(parser, args.engines)
     if args.runs < 1 or args.bulk < 1 or args.mem_containers < 1:
         parser.error("--runs, --bulk and --mem-containers must be at least 1")
     return args
+
+
+def engine_names(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """--engines as a list, refused (parser.error) when empty or naming an unknown engine."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(ENGINES))
+    if unknown or not names:
+        parser.error(f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}")
+    return names
+
+
+def spread_rows(table: dict, names: list[str], metrics: dict[str, str], reference: str = REFERENCE,
+                labels: dict | None = None) -> tuple[list[str], list[list[str]]]:
+    """Table rows of `median (min-max) xratio` cells, one per metric (label formatted with
+    `labels`), one column per engine; a missing cell says failed/skipped."""
+    body = []
+    for metric, label in metrics.items():
+        cells = []
+        for name in names:
+            cell = table.get(metric, {}).get(name)
+            if cell is None:
+                cells.append("failed/skipped")
+                continue
+            text = f"{cell['median']:.2f} ({cell['min']:.2f}-{cell['max']:.2f})"
+            if cell.get("ratio") is not None and name != reference:
+                text += f" x{cell['ratio']:.2f}"
+            cells.append(text)
+        body.append([label.format(**(labels or {})), *cells])
+    return ["metric", *names], body
 
 
 def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature

@@ -475,23 +475,6 @@ def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str,
     return table
 
 
-def rows(table: dict, names: list[str], labels: dict) -> tuple[list[str], list[list[str]]]:
-    body = []
-    for metric, label in METRICS.items():
-        cells = []
-        for name in names:
-            cell = table.get(metric, {}).get(name)
-            if cell is None:
-                cells.append("failed/skipped")
-                continue
-            text = f"{cell['median']:.2f} ({cell['min']:.2f}-{cell['max']:.2f})"
-            if cell.get("ratio") is not None and name != REFERENCE:
-                text += f" x{cell['ratio']:.2f}"
-            cells.append(text)
-        body.append([label.format(**labels), *cells])
-    return ["metric", *names], body
-
-
 def goals(table: dict) -> list[tuple[str, str, bool | None]]:
     out = []
     for metric, text, strict in (("pullgz_big", "pull (same gzip image) faster than dockerd", True),
@@ -539,10 +522,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-snapshot", action="store_true",
                         help="run estiba from the work tree, not from a byte-compiled copy made at start")
     args = parser.parse_args(argv)
-    args.engines = [name.strip() for name in args.engines.split(",") if name.strip()]
-    unknown = sorted(set(args.engines) - set(ENGINES))
-    if unknown or not args.engines:
-        parser.error(f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}")
+    args.engines = eb.engine_names(parser, args.engines)
     if min(args.runs, args.big_mb, args.layers, args.layer_mb) < 1:
         parser.error("--runs, --big-mb, --layers and --layer-mb must be at least 1")
     return args
@@ -582,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
     table = summarize(samples)
     names = [c.name for c in targets]
     labels = {"big": args.big_mb, "layers": args.layers, "layer_mb": args.layer_mb}
-    header, body = rows(table, names, labels)
+    header, body = eb.spread_rows(table, names, METRICS, REFERENCE, labels)
     print(f"registry benchmark: {args.runs} rounds, median (min-max) seconds, xN = ratio to {REFERENCE}'s median")
     eb.print_table(header, body, args.markdown)
     for client in targets:

@@ -5,7 +5,6 @@ namespace rather than forking twice; runc is the reference)."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
@@ -74,8 +73,7 @@ def test_join_a_pid_namespace_by_path(any_runtime, make_bundle) -> None:
             report = any_runtime.output(second).split()
             assert report[1] == "ns=" + os.readlink(f"/proc/{first_pid}/ns/pid")
             assert int(report[0].removeprefix("pid=")) > 1  # not pid 1: the first one is
-            state = any_runtime.state(second)
-            assert json.dumps(state)  # a valid state for the joined container
+            assert any_runtime.state(second)["status"] == "running"
         finally:
             _end(any_runtime, second)
     finally:
