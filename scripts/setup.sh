@@ -10,7 +10,7 @@ VENV="$REPO/.venv"
 PYTHON=/usr/bin/python3
 STAMP="$VENV/.estiba-install-stamp"
 
-APT_PACKAGES=(python3 python3-venv python3-dev busybox-static libseccomp2 iproute2 procps runc debootstrap nftables docker-registry skopeo)
+APT_PACKAGES=(python3 python3-venv python3-dev busybox-static libseccomp2 iproute2 procps runc debootstrap nftables docker-registry skopeo docker-compose)
 
 log() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
