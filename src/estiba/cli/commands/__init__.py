@@ -31,6 +31,7 @@ COMMANDS: dict[str, CommandInfo] = {
         "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container"
     ),
     "ps": _c("ps", "[OPTIONS]", "List containers"),
+    "compose": _c("compose", "[OPTIONS] COMMAND", "Define and run multi-container applications"),
     "images": _c("images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images"),
     "version": _c("version", "", "Show the Estiba version information"),
     "info": _c("info", "", "Display system-wide information"),
