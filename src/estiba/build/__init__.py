@@ -22,7 +22,7 @@ _EXPORTS = {
     "BuildMessage": "estiba.build.builder",
     "BuildCache": "estiba.build.cache",
     "BuildContext": "estiba.build.context",
-    "pack_context": "estiba.build.context",
+    "pack_context": "estiba.build.packing",
     "open_context": "estiba.build.context",
     "parse_dockerfile": "estiba.build.dockerfile",
     "Dockerfile": "estiba.build.dockerfile",

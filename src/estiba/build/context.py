@@ -14,124 +14,33 @@
 from __future__ import annotations
 
 import fnmatch
-import io
 import os
-import secrets
 import shutil
-import stat
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from estiba.build.ignore import IgnoreMatcher, parse_dockerignore
+from estiba.build.ignore import IgnoreMatcher
+from estiba.build.packing import (
+    DEFAULT_DOCKERFILE,
+    ContextEntry,
+    is_archive,
+    matcher_for,
+    pack_context,
+    walk_tree,
+)
 from estiba.errors import InvalidArgument, NotFound
 
-__all__ = ["BuildContext", "ContextEntry", "open_context", "pack_context", "walk_tree"]
-
-DEFAULT_DOCKERFILE = "Dockerfile"
-
-
-@dataclass(frozen=True)
-class ContextEntry:
-    """A file, directory or symlink to copy: its path relative to the source root and the
-    path on disk."""
-
-    rel: str
-    path: Path
-    st: os.stat_result
-
-
-def _matcher(root: Path) -> IgnoreMatcher:
-    try:
-        text = (root / ".dockerignore").read_text()
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
-        return IgnoreMatcher([])
-    return IgnoreMatcher(parse_dockerignore(text))
-
-
-def walk_tree(root: Path, top: str = "", matcher: IgnoreMatcher | None = None) -> Iterator[ContextEntry]:
-    """Every entry under `root/top` (not `top` itself), sorted, symlinks not followed;
-    excluded paths (and directories with nothing included below) left out."""
-    base = root / top if top else root
-    try:
-        names = sorted(os.listdir(base))
-    except (NotADirectoryError, FileNotFoundError):
-        return
-    for name in names:
-        rel = f"{top}/{name}" if top else name
-        path = base / name
-        st = os.lstat(path)
-        excluded = matcher is not None and matcher.excluded(rel)
-        if stat.S_ISDIR(st.st_mode):
-            if excluded and not (matcher is not None and matcher.may_include_below(rel)):
-                continue
-            if not excluded:
-                yield ContextEntry(rel, path, st)
-            yield from walk_tree(root, rel, matcher)
-        elif not excluded:
-            yield ContextEntry(rel, path, st)
-
-
-def pack_context(
-    directory: str | os.PathLike[str],
-    dockerfile: str | None = None,
-    dockerfile_text: bytes | None = None,
-) -> tuple[BinaryIO, str]:
-    """The context tar (a temporary file, rewound) and the Dockerfile's name in it.
-
-    `dockerfile` is a path as given to `-f` (relative to the working directory); one
-    outside the context, or `dockerfile_text` (for `-f -`), goes in under a generated
-    name, as the docker CLI does.
-    """
-    root = Path(directory).resolve()
-    if not root.is_dir():
-        raise InvalidArgument(f"unable to prepare context: path {str(directory)!r} not found")
-    matcher = _matcher(root)
-    name = DEFAULT_DOCKERFILE
-    extra: bytes | None = dockerfile_text
-    if dockerfile_text is None:
-        chosen = Path(dockerfile) if dockerfile else root / DEFAULT_DOCKERFILE
-        chosen = chosen.resolve()
-        if not chosen.is_file():
-            raise InvalidArgument(f"unable to prepare context: cannot find the Dockerfile {str(chosen)!r}")
-        try:
-            name = chosen.relative_to(root).as_posix()
-        except ValueError:
-            extra = chosen.read_bytes()
-    if extra is not None:
-        taken = os.path.lexists(root / DEFAULT_DOCKERFILE)
-        name = f".dockerfile.{secrets.token_hex(10)}" if taken else DEFAULT_DOCKERFILE
-    spool = tempfile.TemporaryFile()
-    with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for entry in walk_tree(root, "", matcher):
-            _add(tar, entry)
-        # The daemon reads these even when .dockerignore lists them (as the docker CLI).
-        for always in sorted({name, ".dockerignore"} if extra is None else {".dockerignore"}):
-            path = root / always
-            if matcher.excluded(always) and path.is_file():
-                _add(tar, ContextEntry(always, path, os.lstat(path)))
-        if extra is not None:
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(extra), 0o600
-            tar.addfile(info, io.BytesIO(extra))
-    spool.seek(0)
-    return spool, name
-
-
-def _add(tar: tarfile.TarFile, entry: ContextEntry) -> None:
-    info = tar.gettarinfo(str(entry.path), arcname=entry.rel)
-    if info is None:
-        return  # a socket: no tar entry for it, as the docker CLI skips it
-    info.uid = info.gid = 0  # the docker CLI sends every file as root's
-    info.uname = info.gname = ""
-    if info.isreg():
-        with open(entry.path, "rb") as data:
-            tar.addfile(info, data)
-    else:
-        tar.addfile(info)
+__all__ = [
+    "BuildContext",
+    "ContextEntry",
+    "is_archive",
+    "open_context",
+    "pack_context",
+    "walk_tree",
+]
 
 
 @dataclass
@@ -143,7 +52,7 @@ class BuildContext:
 
     @classmethod
     def at(cls, root: Path) -> BuildContext:
-        return cls(root, _matcher(root))
+        return cls(root, matcher_for(root))
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -243,12 +152,3 @@ def _pad(stream: BinaryIO) -> None:
     size = stream.seek(0, os.SEEK_END)
     stream.write(b"\0" * ((-size) % 512 + 1024))
     stream.seek(0)
-
-
-def is_archive(head: bytes) -> bool:
-    """Whether an upload is a tar (plain, gzip, bzip2 or xz) rather than a Dockerfile."""
-    if head and not head.strip(b"\0"):
-        return True  # an empty tar: end-of-archive blocks only
-    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")):
-        return True
-    return len(head) >= 262 and head[257:262] == b"ustar"

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 __all__ = ["IgnoreMatcher", "parse_dockerignore"]
 
 
-@dataclass(frozen=True)
-class _Pattern:
-    text: str
-    exclusion: bool
-    regex: re.Pattern[str]
+class _Pattern(namedtuple("_Pattern", "text exclusion regex")):
+    """One pattern: its cleaned text, whether it is an exception (`!`), its regex."""
+
+    __slots__ = ()
 
     def match(self, path: str) -> bool:
         return self.regex.match(path) is not None

@@ -461,14 +461,38 @@ CMD ["/usr/sbin/sshd", "-D"]
         assert _banner(free).startswith(b"SSH-2.0-")
     finally:
         daemon.estiba("rm", "-f", container, check=False)
-    # The seed's own flow: -P publishes the EXPOSEd port (needs bridge networking).
-    container = daemon.estiba("run", "-d", "-P", "debian-ssh").stdout.decode().strip()
+    # The seed's own flow: -P publishes the EXPOSEd port, `port` shows where.
+    _published_banner(daemon, "debian-ssh", b"SSH-2.0-")
+
+
+def test_seed_build_run_publish_all_and_port_with_busybox(busybox: Estibad, tmp_path: Path) -> None:
+    """The seed's debian-ssh flow (build, `run -d -P`, `port`, connect) with a busybox
+    stand-in for sshd: a listener on the EXPOSEd port 22 that greets like sshd."""
+    dockerfile = """\
+FROM busybox
+WORKDIR /etc/ssh
+RUN echo "PermitRootLogin yes" >> sshd_config
+RUN mkdir -p /var/run/sshd && printf '#!/bin/sh\\necho SSH-2.0-stand-in\\n' > /greet \\
+    && chmod +x /greet
+EXPOSE 22
+CMD ["nc", "-ll", "-p", "22", "-e", "/greet"]
+"""
+    context = write(tmp_path, {"Dockerfile": dockerfile})
+    build(busybox, context, "-t", "busybox-ssh")
+    config = json.loads(busybox.estiba("image", "inspect", "busybox-ssh").stdout)[0]["Config"]
+    assert config["ExposedPorts"] == {"22/tcp": {}}
+    assert config["WorkingDir"] == "/etc/ssh"
+    _published_banner(busybox, "busybox-ssh", b"SSH-2.0-stand-in")
+
+
+def _published_banner(daemon: Estibad, image: str, expected: bytes) -> None:
+    container = daemon.estiba("run", "-d", "-P", image).stdout.decode().strip()
     try:
-        mapped = daemon.estiba("port", container, "22", check=False)
-        if mapped.returncode != 0:
-            pytest.skip(f"-P publishes nothing on this engine yet: {mapped.stderr.decode().strip()}")
-        port = int(mapped.stdout.decode().splitlines()[0].rsplit(":", 1)[-1])
-        assert _banner(port).startswith(b"SSH-2.0-")
+        mapped = daemon.estiba("port", container, "22").stdout.decode().splitlines()
+        assert mapped and all(line.startswith("0.0.0.0:") for line in mapped[:1])
+        port = int(mapped[0].rsplit(":", 1)[-1])
+        assert daemon.estiba("port", container).stdout.decode().startswith(f"22/tcp -> 0.0.0.0:{port}")
+        assert _banner(port).startswith(expected)
     finally:
         daemon.estiba("rm", "-f", container, check=False)
 

@@ -45,7 +45,7 @@ def labels(items: list[str]) -> dict[str, str]:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    from estiba.build.context import is_archive, pack_context
+    from estiba.build.packing import is_archive, pack_context
     from estiba.cli.client import iter_json
 
     if args.path == "-" and args.file == "-":
