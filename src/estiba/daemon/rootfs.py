@@ -21,17 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from estiba.errors import Conflict, InvalidArgument
+from estiba.network.etcfiles import HOSTS_BASE as _HOSTS_BASE
+from estiba.network.etcfiles import hosts_file
 
 __all__ = ["ContainerPaths", "etc_files", "mount_rootfs", "remove_dirs", "unmount_rootfs", "write_etc_files"]
 
-_HOSTS_BASE = (
-    "127.0.0.1\tlocalhost\n"
-    "::1\tlocalhost ip6-localhost ip6-loopback\n"
-    "fe00::0\tip6-localnet\n"
-    "ff00::0\tip6-mcastprefix\n"
-    "ff02::1\tip6-allnodes\n"
-    "ff02::2\tip6-allrouters\n"
-)
 _FALLBACK_NAMESERVERS = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
 
 
@@ -70,16 +64,26 @@ class ContainerPaths:
 
 
 def etc_files(
-    hostname: str, network_mode: str, *, host_hosts: str = "", host_resolv: str = ""
+    hostname: str,
+    network_mode: str,
+    *,
+    host_hosts: str = "",
+    host_resolv: str = "",
+    extra_hosts: Sequence[str] = (),
 ) -> dict[str, str]:
     """The texts of the container's hostname, hosts and resolv.conf files.
 
     With NetworkMode host the container sees the host's hosts and resolv.conf; otherwise
     (none, and bridge until networks exist: a private namespace with lo only) it gets
     localhost entries and its own name, and the host's nameservers without the loopback
-    ones, which would point into the container (Docker's fallback is Google's DNS)."""
+    ones, which would point into the container (Docker's fallback is Google's DNS).
+    --add-host entries (name:ip) are appended in every mode, as libnetwork does."""
+    added = _added_hosts(extra_hosts)
     if network_mode == "host":
-        return {"hostname": hostname + "\n", "hosts": host_hosts or _HOSTS_BASE, "resolv.conf": host_resolv}
+        hosts = host_hosts or _HOSTS_BASE
+        if added and not hosts.endswith("\n"):
+            hosts += "\n"
+        return {"hostname": hostname + "\n", "hosts": hosts + added, "resolv.conf": host_resolv}
     lines = [line for line in host_resolv.splitlines() if line.strip()]
     kept = [
         line for line in lines
@@ -89,7 +93,13 @@ def etc_files(
     resolv = "".join(line + "\n" for line in kept)
     if not any(line.startswith("nameserver") for line in kept):
         resolv += _FALLBACK_NAMESERVERS
-    return {"hostname": hostname + "\n", "hosts": _HOSTS_BASE + f"127.0.1.1\t{hostname}\n", "resolv.conf": resolv}
+    hosts = _HOSTS_BASE + added + f"127.0.1.1\t{hostname}\n"
+    return {"hostname": hostname + "\n", "hosts": hosts, "resolv.conf": resolv}
+
+
+def _added_hosts(extra_hosts: Sequence[str]) -> str:
+    # hosts_file validates the entries and lays them out as on a container's network.
+    return hosts_file("", None, extra_hosts)[len(_HOSTS_BASE):] if extra_hosts else ""
 
 
 def read_host_file(path: str) -> str:

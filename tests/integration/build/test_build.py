@@ -485,6 +485,21 @@ CMD ["nc", "-ll", "-p", "22", "-e", "/greet"]
     _published_banner(busybox, "busybox-ssh", b"SSH-2.0-stand-in")
 
 
+def test_add_host_reaches_run_steps_and_containers_on_the_host_network(
+    busybox: Estibad, tmp_path: Path
+) -> None:
+    context = write(tmp_path, {"Dockerfile": "FROM busybox\nRUN grep myhost /etc/hosts > /found\n"})
+    build(busybox, context, "--no-cache", "--network", "host", "--add-host", "myhost:10.1.2.3", "-t", "hosted")
+    assert busybox.estiba("run", "--rm", "hosted", "cat", "/found").stdout == b"10.1.2.3\tmyhost\n"
+    for mode in ("host", "none"):
+        shown = busybox.estiba(
+            "run", "--rm", "--network", mode, "--add-host", "other:10.9.8.7", "busybox", "cat", "/etc/hosts"
+        ).stdout.decode()
+        assert "10.9.8.7\tother\n" in shown
+    bad = busybox.estiba("run", "--rm", "--network", "host", "--add-host", "nocolon", "busybox", "true", check=False)
+    assert bad.returncode == 125 and b"nocolon" in bad.stderr
+
+
 def _published_banner(daemon: Estibad, image: str, expected: bytes) -> None:
     container = daemon.estiba("run", "-d", "-P", image).stdout.decode().strip()
     try:

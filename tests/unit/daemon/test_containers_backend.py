@@ -7,6 +7,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from estiba.api.types import ExecConfig, LogsOptions, StreamKind
 from estiba.daemon.container_documents import (
     human_duration,
@@ -20,6 +22,7 @@ from estiba.daemon.container_setup import log_limits, stored_config
 from estiba.daemon.exec_backend import exec_process
 from estiba.daemon.rootfs import ContainerPaths, etc_files
 from estiba.daemon.sessions import decode_stream
+from estiba.errors import InvalidArgument
 from estiba.engine.config import ContainerConfig, ImageConfig
 from estiba.engine.hostconfig import LogConfig
 from estiba.engine.states import State
@@ -91,6 +94,15 @@ def test_etc_files_private_network_drops_loopback_nameservers() -> None:
     assert "nameserver 8.8.8.8" in files["resolv.conf"]
     host = etc_files("abc", "host", host_hosts="1.2.3.4 x\n", host_resolv="nameserver 127.0.0.53\n")
     assert host["hosts"] == "1.2.3.4 x\n" and host["resolv.conf"] == "nameserver 127.0.0.53\n"
+
+
+def test_etc_files_add_hosts_in_every_network_mode() -> None:
+    host = etc_files("abc", "host", host_hosts="1.2.3.4 x", extra_hosts=["db:10.0.0.2"])
+    assert host["hosts"] == "1.2.3.4 x\n10.0.0.2\tdb\n"
+    none = etc_files("abc", "none", extra_hosts=["db:10.0.0.2", "cache:10.0.0.3"])
+    assert none["hosts"].endswith("10.0.0.2\tdb\n10.0.0.3\tcache\n127.0.1.1\tabc\n")
+    with pytest.raises(InvalidArgument, match="use name:ip"):
+        etc_files("abc", "host", extra_hosts=["nocolon"])
 
 
 def test_container_paths() -> None:
