@@ -63,7 +63,7 @@ class BuildMessage:
     aux: Mapping[str, Any] | None = None
 
 
-Pull = Callable[[str], Awaitable[None]]
+Pull = Callable[[str, str], Awaitable[None]]  # (reference, platform)
 
 
 @dataclass
@@ -263,9 +263,12 @@ class BuildRun:
         index = self.df.stage_index(base) if not base.isdigit() else None
         if index is not None and index < stage.index and self.df.stages[index].name == base.lower():
             return await self.results[index]
-        return await self._image(base, stage.source, pull=self.options.pull)
+        platform = stage.platform or self.options.platform
+        if platform:
+            platform = ins.expand(stage.source, platform, self._global_env(), self.df.escape, self.df.path)
+        return await self._image(base, stage.source, pull=self.options.pull, platform=platform)
 
-    async def _image(self, ref: str, where: Instruction, *, pull: bool) -> ImageState:
+    async def _image(self, ref: str, where: Instruction, *, pull: bool, platform: str = "") -> ImageState:
         if pull:
             if self.b.pull is None:
                 raise DockerfileError(
@@ -273,7 +276,7 @@ class BuildRun:
                     f"cannot pull {ref}: this estibad has no registry client (build without --pull)",
                 )  # fmt: skip
             try:
-                await self.b.pull(ref)
+                await self.b.pull(ref, platform)
             except EstibaError as exc:
                 raise DockerfileError(self.df.path, where.line, where.keyword, f"pulling {ref}: {exc}") from exc
         try:
@@ -283,6 +286,14 @@ class BuildRun:
                 self.df.path, where.line, where.keyword,
                 f"no such image: {ref} (pull or load it first, or build with --pull)",
             ) from None  # fmt: skip
+        if platform:
+            from estiba.distribution.platforms import check_image_platform
+
+            config = await asyncio.to_thread(self.b.images.config, image.id)
+            try:
+                check_image_platform(config.platform, platform, ref)
+            except EstibaError as exc:
+                raise DockerfileError(self.df.path, where.line, where.keyword, str(exc)) from None
         return await asyncio.to_thread(image_state, self.b.images, image.id)
 
     # --- a step ---------------------------------------------------------------------------

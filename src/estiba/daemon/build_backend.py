@@ -117,7 +117,7 @@ class EngineBuilds:
         for tag in options.tags:
             self._publish("tag", tag)
 
-    async def _pull(self, ref: str) -> None:
+    async def _pull(self, ref: str, platform: str = "") -> None:
         from estiba.images import parse_reference
 
         parsed = parse_reference(ref)
@@ -125,7 +125,7 @@ class EngineBuilds:
             image, tag = f"{parsed.name}@{parsed.digest}", ""
         else:
             image, tag = parsed.name, parsed.tag or "latest"
-        stream = await self.registry.pull(image, tag, platform="", auth=None)
+        stream = await self.registry.pull(image, tag, platform=platform, auth=None)
         async for _ in stream:
             pass
 

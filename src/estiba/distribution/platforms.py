@@ -41,6 +41,19 @@ def matches(candidate: Platform, want: Platform) -> bool:
     return not (have and wanted and have != wanted) or not want.variant
 
 
+def check_image_platform(actual: Platform, text: str, ref: str) -> None:
+    """dockerd's refusal of a local image of another platform than `--platform` asks for
+    (`run`, `create`, a build's FROM); nothing asked, anything goes."""
+    if not text:
+        return
+    want = parse_platform(text)
+    if not matches(actual, want):
+        raise NotFound(
+            f"image with reference {ref} was found but does not match the specified platform: "
+            f"wanted {describe(want)}, actual: {describe(actual)}"
+        )
+
+
 def select_manifest(index: Index, want: Platform, what: str = "the image") -> Descriptor:
     """The best entry for `want`: an exact variant first, then one without variant."""
     candidates = [d for d in index.manifests if d.platform and matches(d.platform, want)]

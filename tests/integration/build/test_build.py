@@ -500,6 +500,24 @@ def test_add_host_reaches_run_steps_and_containers_on_the_host_network(
     assert bad.returncode == 125 and b"nocolon" in bad.stderr
 
 
+def test_platform_is_checked_against_the_local_image(busybox: Estibad, tmp_path: Path) -> None:
+    # busybox here is the host's (linux/amd64): asking for another platform is dockerd's
+    # 404 from run, create and a build's FROM; asking for this one works.
+    wanted = "linux/arm64"
+    message = b"image with reference busybox was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64"
+    # (Not with the docker CLI: on this 404 it goes to pull from Docker Hub, as with dockerd.)
+    refused = busybox.estiba("run", "--rm", "--platform", wanted, "busybox", "true", check=False)
+    assert refused.returncode == 125 and message in refused.stderr, refused.stderr
+    assert busybox.estiba("run", "--rm", "--platform", "linux/amd64", "busybox", "echo", "ok").stdout == b"ok\n"
+    context = write(tmp_path, {"Dockerfile": "FROM busybox\nRUN true\n"})
+    failed = build(busybox, context, "--platform", wanted, "-t", "armed", check=False)
+    assert failed.returncode != 0 and b"Dockerfile:1" in failed.stderr and message in failed.stderr
+    assert busybox.estiba("image", "inspect", "armed", check=False).returncode != 0
+    context = write(tmp_path / "b", {"Dockerfile": "ARG P=linux/amd64\nFROM --platform=$P busybox\nRUN true\n"})
+    build(busybox, context, "-t", "amd")
+    assert busybox.estiba("image", "inspect", "--format", "{{.Architecture}}", "amd").stdout == b"amd64\n"
+
+
 def _published_banner(daemon: Estibad, image: str, expected: bytes) -> None:
     container = daemon.estiba("run", "-d", "-P", image).stdout.decode().strip()
     try:

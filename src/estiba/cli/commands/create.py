@@ -20,9 +20,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_create_flags(parser)
 
 
-def create_container(ctx: Context, body: dict[str, Any], name: str | None) -> str:
+def create_container(
+    ctx: Context, body: dict[str, Any], name: str | None, platform: str | None = None
+) -> str:
     """POST the body; print the daemon's warnings on stderr as docker does; the id."""
-    created = ctx.client.post("/containers/create", body, name=name)
+    created = ctx.client.post("/containers/create", body, name=name, platform=platform)
     for warning in created.get("Warnings") or ():
         ctx.stderr.write(f"WARNING: {warning}\n")
     return str(created["Id"])
@@ -30,5 +32,5 @@ def create_container(ctx: Context, body: dict[str, Any], name: str | None) -> st
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
     size = terminal_size(sys.stdout.fileno()) if args.tty else None
-    ctx.out(create_container(ctx, create_body(args, console_size=size), args.name))
+    ctx.out(create_container(ctx, create_body(args, console_size=size), args.name, args.platform))
     return 0

@@ -28,7 +28,7 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     check_tty(args.interactive and not args.detach, args.tty)
     size = terminal_size(sys.stdout.fileno()) if args.tty else None
     body = create_body(args, detach=args.detach, console_size=size)
-    cid = create_container(ctx, body, args.name)
+    cid = create_container(ctx, body, args.name, args.platform)
     if args.detach:
         ctx.client.post(f"/containers/{cid}/start")
         ctx.out(cid)
