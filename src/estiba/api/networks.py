@@ -74,6 +74,14 @@ async def publish_port(request: web.Request) -> web.StreamResponse:
     return json_response(made, status=201)
 
 
+async def take_over_ports(request: web.Request) -> web.StreamResponse:
+    old = query_str(request, "from")
+    if not old:
+        raise InvalidArgument("takeover needs ?from=<the running container whose ports to take>")
+    made = await backends_of(request).networks.take_over_ports(request.match_info["id"], old)
+    return json_response(made)
+
+
 async def unpublish_port(request: web.Request) -> web.StreamResponse:
     text = request.match_info["port"]
     if not text.isdigit():
@@ -92,5 +100,6 @@ ROUTES = (
     Route("POST", "/networks/{id}/connect", connect),
     Route("POST", "/networks/{id}/disconnect", disconnect),
     Route("POST", "/estiba/containers/{id}/ports", publish_port),
+    Route("POST", "/estiba/containers/{id}/ports/takeover", take_over_ports),
     Route("DELETE", "/estiba/containers/{id}/ports/{port}", unpublish_port),
 )

@@ -127,6 +127,14 @@ class ContainerNetwork:
                     files[name] = path.read_text()
         return Prepared({"network": netns}, files)
 
+    def defer_ports(self, record: ContainerRecord) -> None:
+        """The container's next start publishes no port: a takeover will (estiba.network)."""
+        mode = _mode(record)
+        if self.manager is None or mode in _NOT_OURS or mode.startswith("container:"):
+            raise Conflict(f"container {record.id[:12]} has no network of its own to publish ports on",
+                           hint="deferred ports need a container on a bridge or user network")
+        self.manager.defer_ports(record.id)
+
     def release(self, container_id: str) -> None:
         if self.manager is not None:
             self.manager.teardown(container_id)

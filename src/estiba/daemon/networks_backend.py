@@ -190,6 +190,19 @@ class EngineNetworks:
         return {"IP": made.host_ip or "0.0.0.0", "PrivatePort": made.container_port,
                 "PublicPort": made.host_port, "Type": made.proto}
 
+    async def take_over_ports(self, container: str, old: str) -> list[JSONObject]:
+        record = await asyncio.to_thread(self.containers.get, container)
+        previous = await asyncio.to_thread(self.containers.get, old)
+        if previous.id == record.id:
+            raise InvalidArgument("a container cannot take over its own ports")
+        host = record.host_config
+        made = await asyncio.to_thread(
+            self.manager.take_over, record.id, previous.id, host.get("PortBindings") or {},
+            list((record.config.get("ExposedPorts") or {}).keys()), bool(host.get("PublishAllPorts")),
+        )
+        return [{"IP": b.host_ip or "0.0.0.0", "PrivatePort": b.container_port,
+                 "PublicPort": b.host_port, "Type": b.proto} for b in made]
+
     async def unpublish_port(self, container: str, public_port: int, proto: str) -> None:
         record = await asyncio.to_thread(self.containers.get, container)
         await asyncio.to_thread(self.manager.unpublish, record.id, public_port, proto)

@@ -100,6 +100,7 @@ class NetworkManager:
         self.dns = dns
         self.ports = PortReservations()
         self._lock = threading.RLock()
+        self._deferred: set[str] = set()  # containers whose ports wait for take_over
 
     def close(self) -> None:
         """Stop serving DNS and let go of port reservations. Interfaces and rules stay
@@ -251,9 +252,14 @@ class NetworkManager:
         published. All or nothing: a taken port or a full network undoes every step."""
         requests = list(endpoints) or [EndpointRequest(DEFAULT_NETWORK)]
         wanted = parse_port_bindings(port_bindings, exposed, publish_all)
+        deferred = container_id in self._deferred
+        if deferred:
+            wanted = []  # published later by take_over
         with self._lock, ExitStack() as undo:
             networks = [self.store.network(r.network) for r in requests]
             self.teardown(container_id)  # leftovers of a start the daemon did not finish
+            if deferred:
+                self._deferred.add(container_id)
             self.kernel.create_netns(netns_path)
             undo.callback(self.kernel.remove_netns, netns_path)
             self.store.set_sandbox(container_id, str(netns_path))
@@ -302,6 +308,7 @@ class NetworkManager:
     def teardown(self, container_id: str) -> None:
         """Release everything `setup` and `connect` made for the container; idempotent."""
         with self._lock:
+            self._deferred.discard(container_id)
             endpoints = self.store.endpoints(container_id=container_id)
             if not endpoints and self.store.sandbox(container_id) is None:
                 return  # host, none, or already released: nothing to do (and no nft run)
@@ -377,6 +384,61 @@ class NetworkManager:
                 self.store.set_ports(container_id, current)
                 raise
             return made
+
+    def take_over(
+        self,
+        container_id: str,
+        old_id: str,
+        port_bindings: Mapping[str, Any] | None,
+        exposed: Iterable[str] = (),
+        publish_all: bool = False,
+    ) -> list[PortBinding]:
+        """Publish a running container's ports (its start deferred them), taking each one
+        the running `old_id` publishes on the same host address and port (or, for a port
+        left to the engine, the same container port) away from it, in one ruleset change:
+        new connections go to the new container, established ones stay with the old.
+        Beyond Docker: the step of a zero-downtime replacement (docker/compose#1786)."""
+        wanted = parse_port_bindings(port_bindings, exposed, publish_all)
+        with self._lock:
+            if self.store.sandbox(container_id) is None:
+                raise Conflict(f"container {container_id[:12]} is not running",
+                               hint="start it (with its ports deferred) before it takes over")
+            if container_id not in self._deferred:
+                raise Conflict(f"container {container_id[:12]} was not started with its ports deferred",
+                               hint="start it with estiba-defer-ports=1, then take over")
+            old_before, mine_before = self.published(old_id), self.published(container_id)
+            old, mine = list(old_before), list(mine_before)
+            reserved: list[PortBinding] = []
+            try:
+                for binding, span in wanted:
+                    match = next((b for b in old if b.proto == binding.proto and b.host_ip == binding.host_ip
+                                  and (b.host_port == span[0] if span != (0, 0) else
+                                       b.container_port == binding.container_port)), None)
+                    if match is not None and (span == (0, 0) or span[0] == span[1]):
+                        old.remove(match)
+                        mine.append(replace(binding, host_port=match.host_port))
+                        continue
+                    port = self.ports.reserve(binding.proto, binding.host_ip, span)
+                    reserved.append(replace(binding, host_port=port))
+                    mine.append(reserved[-1])
+                self.store.set_ports(old_id, old)
+                self.store.set_ports(container_id, mine)
+                self._apply_rules()
+            except BaseException:
+                for b in reserved:
+                    self.ports.release(b.proto, b.host_ip, b.host_port)
+                self.store.set_ports(old_id, old_before)
+                self.store.set_ports(container_id, mine_before)
+                with contextlib.suppress(EstibaError):
+                    self._apply_rules()
+                raise
+            self._deferred.discard(container_id)
+            return mine
+
+    def defer_ports(self, container_id: str) -> None:
+        """The container's next `setup` publishes nothing; `take_over` will."""
+        with self._lock:
+            self._deferred.add(container_id)
 
     def unpublish(self, container_id: str, host_port: int, proto: str = "tcp") -> list[PortBinding]:
         """Stop publishing host_port/proto of a running container; the bindings removed."""
