@@ -110,7 +110,7 @@ class ContainerBackend(Protocol):
 
     async def inspect_container(self, ref: str, *, size: bool) -> JSONObject: ...
 
-    async def start_container(self, ref: str) -> None:
+    async def start_container(self, ref: str, *, defer_ports: bool = False) -> None:
         """Raises NotModified when it is already running."""
         ...
 
@@ -362,6 +362,12 @@ class NetworkBackend(Protocol):
         document (PrivatePort, Type, IP, PublicPort: 0 for any); returns it as made."""
         ...
 
+    async def take_over_ports(self, container: str, old: str) -> list[JSONObject]:
+        """Beyond Docker: a running container started with estiba-defer-ports publishes its
+        ports, taking the same host ports from the running `old` in one ruleset change;
+        returns its Port documents."""
+        ...
+
     async def unpublish_port(self, container: str, public_port: int, proto: str) -> None: ...
 
 
@@ -396,6 +402,9 @@ class NoNetworks:
         raise _no_networking()
 
     async def unpublish_port(self, container: str, public_port: int, proto: str) -> None:
+        raise _no_networking()
+
+    async def take_over_ports(self, container: str, old: str) -> list[JSONObject]:
         raise _no_networking()
 
 

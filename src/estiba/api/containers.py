@@ -92,7 +92,13 @@ async def start(request: web.Request) -> web.StreamResponse:
             "starting container with non-empty request body was deprecated since API v1.22 "
             "and removed in v1.24: pass the HostConfig to create"
         )
-    await backends_of(request).containers.start_container(_ref(request))
+    # Beyond Docker: estiba-defer-ports=1 starts it without publishing its ports, for a
+    # zero-downtime replacement (POST /estiba/containers/{id}/ports/takeover then).
+    defer = query_bool(request, "estiba-defer-ports")
+    if defer:
+        await backends_of(request).containers.start_container(_ref(request), defer_ports=True)
+    else:
+        await backends_of(request).containers.start_container(_ref(request))
     return _no_content()
 
 

@@ -54,7 +54,7 @@ class NoContainers:
     async def inspect_container(self, ref: str, *, size: bool) -> JSONObject:
         _no_container(ref)
 
-    async def start_container(self, ref: str) -> None:
+    async def start_container(self, ref: str, *, defer_ports: bool = False) -> None:
         _no_container(ref)
 
     async def stop_container(self, ref: str, *, timeout: int | None, signal: str | None) -> None:
