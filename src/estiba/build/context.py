@@ -14,9 +14,12 @@
 from __future__ import annotations
 
 import fnmatch
+import io
 import os
 import shutil
 import tempfile
+import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +39,7 @@ from estiba.errors import InvalidArgument, NotFound
 __all__ = [
     "BuildContext",
     "ContextEntry",
+    "ContextPipe",
     "is_archive",
     "open_context",
     "pack_context",
@@ -122,33 +126,123 @@ def _same_depth(rel: str, pattern: str) -> bool:
 
 
 def open_context(stream: BinaryIO, workdir: Path) -> BuildContext:
-    """Unpack an uploaded context (a tar, maybe compressed; else a Dockerfile alone);
-    `stream` is a spool of ours, seekable and writable."""
+    """Unpack an uploaded context (a tar, maybe compressed; else a Dockerfile alone) as it
+    is read from `stream`: any reader, read once from start to end (a ContextPipe lets the
+    daemon unpack while the upload is still arriving)."""
     from estiba.snapshots.copyio import extract_tar
     from estiba.snapshots.inroot import Root
 
     workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="build-", dir=workdir))
     try:
-        head = stream.read(512)
-        stream.seek(0)
+        head = _read_fully(stream, 512)
         if is_archive(head):
-            if not head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")):
-                _pad(stream)
+            compressed = head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"))
             with Root(root) as inside:
-                extract_tar(inside, "/", stream)
+                extract_tar(inside, "/", _Rest(head, stream, pad=not compressed))
         elif head:
-            (root / DEFAULT_DOCKERFILE).write_bytes(stream.read())
+            (root / DEFAULT_DOCKERFILE).write_bytes(head + stream.read())
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
     return BuildContext.at(root)
 
 
-def _pad(stream: BinaryIO) -> None:
-    """Complete a tar that ends right after its last file's data (the docker CLI's, when
-    it adds a Dockerfile given with `-f -`): Go's reader takes it, Python's wants the
-    block padding and the end-of-archive blocks, which a complete tar ignores after it."""
-    size = stream.seek(0, os.SEEK_END)
-    stream.write(b"\0" * ((-size) % 512 + 1024))
-    stream.seek(0)
+def _read_fully(stream: BinaryIO, size: int) -> bytes:
+    data = b""
+    while len(data) < size and (chunk := stream.read(size - len(data))):
+        data += chunk
+    return data
+
+
+class _Rest(io.RawIOBase):
+    """The stream again from its start (`head` was read from it already). `pad`: end an
+    uncompressed tar with block padding and the end-of-archive blocks, which the docker
+    CLI's tar for `-f -` lacks (it ends right after its last file's data: Go's reader
+    takes that, Python's does not) and a complete tar ignores after its end."""
+
+    def __init__(self, head: bytes, stream: BinaryIO, *, pad: bool) -> None:
+        self._pending, self._stream, self._pad, self._size = head, stream, pad, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pending:
+            data = self._pending if size < 0 else self._pending[:size]
+            self._pending = self._pending[len(data):]
+        else:
+            data = self._stream.read(size)
+            if not data and self._pad:
+                self._pad = False
+                self._pending = b"\0" * ((-self._size) % 512 + 1024)
+                return self.read(size)
+        self._size += len(data)
+        return data
+
+
+class ContextPipe:
+    """The upload of a context, from the event loop (`put`, `close`) to the thread that
+    unpacks it (`read`), holding at most about `limit` bytes: the body is unpacked as it
+    arrives instead of spooled to disk first. The reader calls `abandon` when it stops
+    (done or failed), which releases a writer waiting for room."""
+
+    def __init__(self, limit: int = 8 << 20) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._limit = limit
+        self._eof = False
+        self._abandoned = False
+        self._cond = threading.Condition()
+
+    def has_room(self) -> bool:
+        with self._cond:
+            return self._size < self._limit or self._abandoned
+
+    def put(self, data: bytes) -> bool:
+        """Queue `data`, waiting for room; False once the reader has stopped."""
+        with self._cond:
+            while self._size >= self._limit and not self._abandoned:
+                self._cond.wait()
+            if self._abandoned:
+                return False
+            self._chunks.append(data)
+            self._size += len(data)
+            self._cond.notify_all()
+            return True
+
+    def close(self) -> None:
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def abandon(self) -> None:
+        with self._cond:
+            self._abandoned = True
+            self._chunks.clear()
+            self._size = 0
+            self._cond.notify_all()
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes (all that is left when negative), waiting for them; b"" at
+        the end of the upload."""
+        out: list[bytes] = []
+        wanted = size if size >= 0 else -1
+        with self._cond:
+            while wanted != 0:
+                while not self._chunks and not self._eof:
+                    self._cond.wait()
+                if not self._chunks:
+                    break
+                chunk = self._chunks.popleft()
+                if 0 <= wanted < len(chunk):
+                    self._chunks.appendleft(chunk[wanted:])
+                    chunk = chunk[:wanted]
+                self._size -= len(chunk)
+                out.append(chunk)
+                if wanted > 0:
+                    wanted -= len(chunk)
+                if size >= 0 and out:
+                    break  # a short read is enough: callers loop
+            self._cond.notify_all()
+        return b"".join(out)

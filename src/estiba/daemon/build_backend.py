@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
@@ -89,18 +88,36 @@ class EngineBuilds:
 
     async def build(self, context: AsyncIterator[bytes], options: BuildOptions) -> AsyncIterator[Progress]:
         from estiba.build.builder import BuildOptions as Options
-        from estiba.build.context import open_context
+        from estiba.build.context import ContextPipe, open_context
 
         _check_tags(options.tags)
         values = asdict(options)
         values["network_mode"] = _network(options.network_mode, self.default_network)
         build_options = Options(**values)
         self.tmpdir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=self.tmpdir) as spool:
+        # Unpacked by a thread while the upload arrives, not spooled to disk first.
+        pipe = ContextPipe()
+
+        def unpack() -> Any:
+            try:
+                return open_context(pipe, self.tmpdir)  # type: ignore[arg-type]
+            finally:
+                pipe.abandon()
+
+        unpacking = asyncio.ensure_future(asyncio.to_thread(unpack))
+        try:
             async for chunk in context:
-                await asyncio.to_thread(spool.write, chunk)
-            await asyncio.to_thread(spool.seek, 0)
-            unpacked = await asyncio.to_thread(open_context, spool, self.tmpdir)
+                accepted = pipe.put(chunk) if pipe.has_room() else await asyncio.to_thread(pipe.put, chunk)
+                if not accepted:
+                    break  # the unpacking stopped (a bad archive): its error is the answer
+        except BaseException:
+            pipe.close()  # the upload failed (client gone): what was unpacked goes
+            with contextlib.suppress(Exception):
+                partial = await unpacking
+                await asyncio.to_thread(partial.close)
+            raise
+        pipe.close()
+        unpacked = await unpacking
         try:
             run = await asyncio.to_thread(self.builder.prepare, unpacked, build_options)
         except BaseException:

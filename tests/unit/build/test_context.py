@@ -95,3 +95,61 @@ def test_a_tar_without_its_end_blocks_is_read(tmp_path):
         assert context.read_dockerfile("Dockerfile") == "FROM busybox\n"
     finally:
         context.close()
+
+
+def _context_with(directory, files):
+    directory.mkdir()
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+    return directory
+
+
+def test_a_context_is_unpacked_from_a_pipe_as_it_arrives(tmp_path):
+    import threading
+
+    from estiba.build.context import ContextPipe
+
+    spool, _ = pack_context(_context_with(tmp_path / "ctx", {"Dockerfile": b"FROM x\n", "big": b"b" * 300_000}))
+    data = spool.read()
+    pipe = ContextPipe(limit=4096)  # smaller than the upload: the writer waits for room
+    result = {}
+
+    def unpack():
+        try:
+            result["context"] = open_context(pipe, tmp_path / "work")
+        finally:
+            pipe.abandon()
+
+    reader = threading.Thread(target=unpack)
+    reader.start()
+    for start in range(0, len(data), 1000):
+        assert pipe.put(data[start:start + 1000])
+    pipe.close()
+    reader.join(10)
+    context = result["context"]
+    try:
+        assert context.read_dockerfile("Dockerfile") == "FROM x\n"
+        assert (context.root / "big").read_bytes() == b"b" * 300_000
+    finally:
+        context.close()
+
+
+def test_a_pipe_releases_its_writer_when_the_reader_stops():
+    from estiba.build.context import ContextPipe
+
+    pipe = ContextPipe(limit=10)
+    assert pipe.put(b"x" * 20) and not pipe.has_room()
+    assert pipe.read(5) == b"xxxxx"
+    pipe.abandon()
+    assert pipe.has_room() and pipe.put(b"more") is False
+
+
+def test_a_bad_archive_from_a_pipe_is_one_error_and_leaves_nothing(tmp_path):
+    from estiba.build.context import ContextPipe
+
+    pipe = ContextPipe()
+    pipe.put(b"\x1f\x8b" + b"not gzip at all" * 100)
+    pipe.close()
+    with pytest.raises(InvalidArgument, match="not a valid tar archive"):
+        open_context(pipe, tmp_path / "work")
+    assert list((tmp_path / "work").iterdir()) == []
