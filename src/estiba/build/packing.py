@@ -23,7 +23,18 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import BinaryIO
 
-__all__ = ["DEFAULT_DOCKERFILE", "ContextEntry", "is_archive", "matcher_for", "pack_context", "walk_tree"]
+__all__ = [
+    "DEFAULT_DOCKERFILE",
+    "ContextEntry",
+    "ContextPlan",
+    "is_archive",
+    "matcher_for",
+    "pack_context",
+    "plan_context",
+    "stream_context",
+    "walk_tree",
+    "write_context",
+]
 
 DEFAULT_DOCKERFILE = "Dockerfile"
 
@@ -67,6 +78,11 @@ def walk_tree(
             yield ContextEntry(rel, path, st)
 
 
+# What goes into a context tar: the resolved root, its .dockerignore, the Dockerfile's
+# name in the tar and, for one from elsewhere or from stdin, its bytes.
+ContextPlan = namedtuple("ContextPlan", "root matcher name extra")
+
+
 def pack_context(
     directory: str | os.PathLike[str],
     dockerfile: str | None = None,
@@ -78,6 +94,57 @@ def pack_context(
     outside the context, or `dockerfile_text` (for `-f -`), goes in under a generated
     name, as the docker CLI does.
     """
+    plan = plan_context(directory, dockerfile, dockerfile_text)
+    spool = tempfile.TemporaryFile()
+    write_context(plan, spool)
+    spool.seek(0)
+    return spool, plan.name
+
+
+def stream_context(plan: ContextPlan) -> BinaryIO:
+    """The context tar as a stream written by a thread while it is read (the upload
+    starts at once, nothing is spooled); a failure to write it is raised by the read
+    that would have returned its end, so a cut tar is never taken for a whole one."""
+    import threading
+
+    read_end, write_end = os.pipe()
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with open(write_end, "wb") as sink:
+                write_context(plan, sink)
+        except BaseException as exc:  # handed to the reader
+            failure.append(exc)
+
+    writer = threading.Thread(target=write, name="context-tar", daemon=True)
+    writer.start()
+    return _PipeBody(open(read_end, "rb"), writer, failure)  # type: ignore[return-value]
+
+
+class _PipeBody:
+    def __init__(self, source: BinaryIO, writer: object, failure: list[BaseException]) -> None:
+        self._source, self._writer, self._failure = source, writer, failure
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        if not data:
+            self._writer.join()  # type: ignore[attr-defined]
+            if self._failure:
+                failure = self._failure[0]
+                raise InvalidArgument(f"unable to prepare context: {failure}") from failure
+        return data
+
+    def close(self) -> None:
+        self._source.close()  # a writer still going gets EPIPE and ends
+
+
+def plan_context(
+    directory: str | os.PathLike[str],
+    dockerfile: str | None = None,
+    dockerfile_text: bytes | None = None,
+) -> ContextPlan:
+    """Check the context and the Dockerfile (the errors come before any upload)."""
     root = os.path.realpath(directory)
     if not os.path.isdir(root):
         raise InvalidArgument(f"unable to prepare context: path {os.fspath(directory)!r} not found")
@@ -96,8 +163,13 @@ def pack_context(
     if extra is not None:
         taken = os.path.lexists(os.path.join(root, DEFAULT_DOCKERFILE))
         name = f".dockerfile.{os.urandom(10).hex()}" if taken else DEFAULT_DOCKERFILE
-    spool = tempfile.TemporaryFile()
-    with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    return ContextPlan(root, matcher, name, extra)
+
+
+def write_context(plan: ContextPlan, sink: BinaryIO) -> None:
+    """The context tar, as the docker CLI makes it, written to `sink`."""
+    root, matcher, name, extra = plan
+    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for entry in walk_tree(root, "", matcher):
             _add(tar, entry)
         # The daemon reads these even when .dockerignore lists them (as the docker CLI).
@@ -109,8 +181,6 @@ def pack_context(
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(extra), 0o600
             tar.addfile(info, io.BytesIO(extra))
-    spool.seek(0)
-    return spool, name
 
 
 def _add(tar: tarfile.TarFile, entry: ContextEntry) -> None:

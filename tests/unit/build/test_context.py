@@ -153,3 +153,40 @@ def test_a_bad_archive_from_a_pipe_is_one_error_and_leaves_nothing(tmp_path):
     with pytest.raises(InvalidArgument, match="not a valid tar archive"):
         open_context(pipe, tmp_path / "work")
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_streamed_context_holds_what_a_packed_one_holds(tmp_path):
+    from estiba.build.packing import plan_context, stream_context
+
+    root = _context_with(tmp_path / "ctx", {"Dockerfile": b"FROM x\n", "a": b"a" * 70_000, "b.log": b"b"})
+    (root / ".dockerignore").write_text("*.log\n")
+    body = stream_context(plan_context(root))
+    streamed = b""
+    while chunk := body.read(4096):
+        streamed += chunk
+    body.close()
+    spool, _ = pack_context(root)
+    assert names(io.BytesIO(streamed)) == names(spool) == {"Dockerfile", ".dockerignore", "a"}
+    with tarfile.open(fileobj=io.BytesIO(streamed)) as tar:
+        assert tar.extractfile("a").read() == b"a" * 70_000
+
+
+def test_a_failure_while_streaming_a_context_is_raised_not_cut_short(tmp_path, monkeypatch):
+    from estiba.build import packing
+
+    root = _context_with(tmp_path / "ctx", {"Dockerfile": b"FROM x\n", "a": b"a" * 50_000, "b": b"b"})
+    real_add = packing._add
+
+    def add(tar, entry):
+        if entry.rel == "b":
+            raise PermissionError(13, "Permission denied", entry.path)
+        real_add(tar, entry)
+
+    monkeypatch.setattr(packing, "_add", add)
+    body = packing.stream_context(packing.plan_context(root))
+    received = b""
+    with pytest.raises(InvalidArgument, match="unable to prepare context: .*Permission denied"):
+        while chunk := body.read(4096):
+            received += chunk
+    body.close()
+    assert b"a" * 1000 in received  # what came before the failure was sent, then the error

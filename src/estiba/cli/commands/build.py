@@ -45,7 +45,7 @@ def labels(items: list[str]) -> dict[str, str]:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
-    from estiba.build.packing import is_archive, pack_context
+    from estiba.build.packing import is_archive, pack_context, plan_context, stream_context
     from estiba.cli.client import iter_json
 
     if args.path == "-" and args.file == "-":
@@ -64,7 +64,8 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
                 body, dockerfile_name = pack_context(empty, dockerfile_text=data)
     else:
         text = sys.stdin.buffer.read() if args.file == "-" else None
-        body, dockerfile_name = pack_context(args.path, None if args.file == "-" else args.file, text)
+        plan = plan_context(args.path, None if args.file == "-" else args.file, text)
+        body, dockerfile_name = stream_context(plan), plan.name
     params = {
         "t": list(args.tag) or None,
         "dockerfile": dockerfile_name,
