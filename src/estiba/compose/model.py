@@ -7,7 +7,9 @@ nothing but this object. Keys absent in the file are absent here (no nulls added
 except where listed. The shape:
 
     name: str
-    services: {NAME: service}          # only the enabled ones (profiles); sorted by name
+    services: {NAME: service}          # only the enabled ones (profiles); sorted by name;
+                                       # with services named to load_project, just those
+                                       # and their dependencies (the rest in `disabled`)
     networks: {KEY: {name, driver?, driver_opts?, ipam?, internal?, external?, labels?,
                      attachable?, enable_ipv6?}}
               # name = "<project>_<KEY>" unless `name:` given or external; "default" is
@@ -16,18 +18,22 @@ except where listed. The shape:
     secrets / configs: {KEY: {name, file (absolute)?, environment?, content?, external?}}
 
     service:
-      image: str?                      build: {context (absolute), dockerfile, args: {k: v},
+      image: str?                      build: {context (absolute, or a URL), dockerfile
+                                              ("Dockerfile" unless dockerfile_inline),
+                                              args: {k: v | None} (always, maybe {}),
                                               target?, dockerfile_inline?, labels?, ...}?
       command / entrypoint: [str]?     # a string is split as a shell would (shlex)
       environment: {K: str | None}     # list form and env_file merged (environment wins);
                                        # "K" alone takes os.environ/.env's value or None
-      env_file: [absolute path]?       # kept for reference; already merged
+      env_file: [absolute path]?       # kept for reference; already merged (optional
+                                       # files that do not exist are left out)
       ports: [{mode: "ingress", target: int, published: str?, host_ip: str?,
                protocol: "tcp"|"udp", name?, app_protocol?}]   # ranges: one entry per port
       expose: [str]
       volumes: [{type: "volume"|"bind"|"tmpfs"|"npipe", source: str?, target: str,
-                 read_only: bool?, bind: {create_host_path: bool, propagation?}?,
-                 volume: {nocopy: bool}?, tmpfs: {size: int bytes?, mode?}?}]
+                 read_only: bool?, bind: {create_host_path: bool, propagation?, selinux?}?,
+                 volume: {nocopy: bool?}?, tmpfs: {size: int bytes?, mode?}?}]
+               # short syntax: binds get bind.create_host_path true, volumes `volume: {}`
                # bind source absolute (relative to working_dir, ~ expanded); volume
                # source is the top-level KEY, not the engine name
       networks: {KEY: {aliases: [str]?, ipv4_address?, ipv6_address?, priority?} | None}
@@ -35,6 +41,8 @@ except where listed. The shape:
       network_mode: str?               # "host", "none", "service:S", "container:C"
       depends_on: {SERVICE: {condition: "service_started"|"service_healthy"|
                              "service_completed_successfully", restart: bool, required: bool}}
+                # links, network_mode service:X and volumes_from X add entries
+                # {condition: service_started, required: true, restart: true}
       healthcheck: {test: [str] ("NONE"|"CMD"|"CMD-SHELL" first)?, interval?, timeout?,
                     start_period?, start_interval? (duration strings), retries: int?,
                     disable: bool?}
@@ -56,6 +64,8 @@ except where listed. The shape:
       secrets / configs: [{source, target?, uid?, gid?, mode?}]  # short form expanded
 
 Durations stay strings as written ("1m30s"); `duration_seconds` converts them.
+`loader.render_config` prints this model; there literal `$` are written `$$` and
+deploy.resources memory sizes as strings, so that the output loads back to the same model.
 """
 
 from __future__ import annotations
@@ -74,8 +84,9 @@ class Project:
     working_dir: str  # absolute project directory
     config_files: list[str]  # absolute paths, in the order given
     config: dict  # the canonical model: name, services, networks, volumes, secrets, configs
-    disabled: dict = field(default_factory=dict)  # services left out by profiles
+    disabled: dict = field(default_factory=dict)  # left out by profiles (or not named)
     environment: dict[str, str] = field(default_factory=dict)  # os.environ + .env used
+    warnings: list[str] = field(default_factory=list)  # unset variables etc., for stderr
 
     @property
     def services(self) -> dict[str, dict]:

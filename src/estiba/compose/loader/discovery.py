@@ -1,0 +1,73 @@
+"""Which files make the project, where its directory is, and what it is called.
+
+Compose v2's rules: without -f, COMPOSE_FILE, else the first of compose.yaml,
+compose.yml, docker-compose.yml, docker-compose.yaml found in the working directory or
+its parents, plus the override file beside it. The project name is -p, else
+COMPOSE_PROJECT_NAME, else the top-level `name:`, else the project directory's
+basename made valid.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from estiba.errors import InvalidArgument
+
+__all__ = ["find_files", "normalize_project_name", "valid_project_name"]
+
+DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = (
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+)
+_VALID_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def find_files(start_dir: str, warnings: list[str]) -> list[str]:
+    """The default compose file (and its override) nearest `start_dir`, looking upward."""
+    directory = os.path.abspath(start_dir)
+    while True:
+        found = [name for name in DEFAULT_FILES if os.path.isfile(os.path.join(directory, name))]
+        if found:
+            if len(found) > 1:
+                warnings.append(
+                    f"Found multiple config files with supported names: "
+                    f"{', '.join(os.path.join(directory, n) for n in found)}. "
+                    f"Using {os.path.join(directory, found[0])}"
+                )
+            files = [os.path.join(directory, found[0])]
+            overrides = [n for n in OVERRIDE_FILES if os.path.isfile(os.path.join(directory, n))]
+            if overrides:
+                if len(overrides) > 1:
+                    warnings.append(
+                        f"Found multiple override files with supported names: "
+                        f"{', '.join(os.path.join(directory, n) for n in overrides)}. "
+                        f"Using {os.path.join(directory, overrides[0])}"
+                    )
+                files.append(os.path.join(directory, overrides[0]))
+            return files
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            raise InvalidArgument("no configuration file provided: not found")
+        directory = parent
+
+
+def normalize_project_name(name: str) -> str:
+    """`name` lower-cased, stripped to [a-z0-9_-], starting with a letter or digit."""
+    cleaned = re.sub(r"[^a-z0-9_-]", "", name.lower())
+    return cleaned.lstrip("_-")
+
+
+def valid_project_name(name: str, origin: str) -> str:
+    """`name` when it is a valid project name; InvalidArgument naming `origin` otherwise."""
+    if not name:
+        raise InvalidArgument(f"project name must not be empty: set it with {origin}")
+    if not _VALID_NAME.match(name):
+        raise InvalidArgument(
+            f"invalid project name {name!r} ({origin}): use only lowercase letters, digits, "
+            "dashes and underscores, starting with a letter or digit"
+        )
+    return name
