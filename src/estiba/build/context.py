@@ -18,8 +18,6 @@ import io
 import os
 import shutil
 import tempfile
-import threading
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +37,6 @@ from estiba.errors import InvalidArgument, NotFound
 __all__ = [
     "BuildContext",
     "ContextEntry",
-    "ContextPipe",
     "is_archive",
     "open_context",
     "pack_context",
@@ -127,8 +124,8 @@ def _same_depth(rel: str, pattern: str) -> bool:
 
 def open_context(stream: BinaryIO, workdir: Path) -> BuildContext:
     """Unpack an uploaded context (a tar, maybe compressed; else a Dockerfile alone) as it
-    is read from `stream`: any reader, read once from start to end (a ContextPipe lets the
-    daemon unpack while the upload is still arriving)."""
+    is read from `stream`: any reader, read once from start to end (an estiba.pipes.Pipe
+    lets the daemon unpack while the upload is still arriving)."""
     from estiba.snapshots.copyio import extract_tar
     from estiba.snapshots.inroot import Root
 
@@ -179,70 +176,3 @@ class _Rest(io.RawIOBase):
                 return self.read(size)
         self._size += len(data)
         return data
-
-
-class ContextPipe:
-    """The upload of a context, from the event loop (`put`, `close`) to the thread that
-    unpacks it (`read`), holding at most about `limit` bytes: the body is unpacked as it
-    arrives instead of spooled to disk first. The reader calls `abandon` when it stops
-    (done or failed), which releases a writer waiting for room."""
-
-    def __init__(self, limit: int = 8 << 20) -> None:
-        self._chunks: deque[bytes] = deque()
-        self._size = 0
-        self._limit = limit
-        self._eof = False
-        self._abandoned = False
-        self._cond = threading.Condition()
-
-    def has_room(self) -> bool:
-        with self._cond:
-            return self._size < self._limit or self._abandoned
-
-    def put(self, data: bytes) -> bool:
-        """Queue `data`, waiting for room; False once the reader has stopped."""
-        with self._cond:
-            while self._size >= self._limit and not self._abandoned:
-                self._cond.wait()
-            if self._abandoned:
-                return False
-            self._chunks.append(data)
-            self._size += len(data)
-            self._cond.notify_all()
-            return True
-
-    def close(self) -> None:
-        with self._cond:
-            self._eof = True
-            self._cond.notify_all()
-
-    def abandon(self) -> None:
-        with self._cond:
-            self._abandoned = True
-            self._chunks.clear()
-            self._size = 0
-            self._cond.notify_all()
-
-    def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (all that is left when negative), waiting for them; b"" at
-        the end of the upload."""
-        out: list[bytes] = []
-        wanted = size if size >= 0 else -1
-        with self._cond:
-            while wanted != 0:
-                while not self._chunks and not self._eof:
-                    self._cond.wait()
-                if not self._chunks:
-                    break
-                chunk = self._chunks.popleft()
-                if 0 <= wanted < len(chunk):
-                    self._chunks.appendleft(chunk[wanted:])
-                    chunk = chunk[:wanted]
-                self._size -= len(chunk)
-                out.append(chunk)
-                if wanted > 0:
-                    wanted -= len(chunk)
-                if size >= 0 and out:
-                    break  # a short read is enough: callers loop
-            self._cond.notify_all()
-        return b"".join(out)

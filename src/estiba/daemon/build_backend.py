@@ -88,7 +88,8 @@ class EngineBuilds:
 
     async def build(self, context: AsyncIterator[bytes], options: BuildOptions) -> AsyncIterator[Progress]:
         from estiba.build.builder import BuildOptions as Options
-        from estiba.build.context import ContextPipe, open_context
+        from estiba.build.context import open_context
+        from estiba.pipes import Pipe
 
         _check_tags(options.tags)
         values = asdict(options)
@@ -96,7 +97,7 @@ class EngineBuilds:
         build_options = Options(**values)
         self.tmpdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Unpacked by a thread while the upload arrives, not spooled to disk first.
-        pipe = ContextPipe()
+        pipe = Pipe()
 
         def unpack() -> Any:
             try:
