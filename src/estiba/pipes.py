@@ -28,11 +28,12 @@ class Pipe:
             return self._size < self._limit or self._abandoned
 
     def put(self, data: bytes) -> bool:
-        """Queue `data`, waiting for room; False once the reader has stopped."""
+        """Queue `data`, waiting for room; False once the reader has stopped or after
+        `close`."""
         with self._cond:
-            while self._size >= self._limit and not self._abandoned:
+            while self._size >= self._limit and not self._abandoned and not self._eof:
                 self._cond.wait()
-            if self._abandoned:
+            if self._abandoned or self._eof:
                 return False
             self._chunks.append(data)
             self._size += len(data)

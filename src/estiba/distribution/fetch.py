@@ -16,6 +16,7 @@ from estiba.distribution.progress import LayerProgress, status
 from estiba.distribution.repository import Repository
 from estiba.distribution.transport import TransferInterrupted
 from estiba.errors import InvalidArgument
+from estiba.pipes import Pipe
 
 log = logging.getLogger(__name__)
 
@@ -29,22 +30,42 @@ class BlobFetcher:
         self.retry_delay = retry_delay
 
     async def fetch(
-        self, repo: Repository, blob: Descriptor, progress: LayerProgress | None, what: str
+        self,
+        repo: Repository,
+        blob: Descriptor,
+        progress: LayerProgress | None,
+        what: str,
+        tee: Pipe | None = None,
     ) -> tuple[str, int] | None:
         """Fetch a blob into the content store; resume with Range after a broken
         connection; the writer refuses any byte past the size and a wrong digest. Returns
-        the diff_id and tar size hashed on the way, when the whole blob passed here."""
+        the diff_id and tar size hashed on the way, when the whole blob passed here.
+
+        `tee` gets every byte of the blob in order as it arrives (for an unpack that runs
+        alongside), then its end; when the bytes cannot be whole and in order (a transfer
+        resumed from kept bytes, a registry that ignored a Range), it gets its end early,
+        which the unpack takes for a cut layer (and the caller unpacks the blob instead)."""
         try:
-            return await self._fetch_once(repo, blob, progress, what)
+            return await self._fetch_once(repo, blob, progress, what, tee)
         except _StaleResume:
             log.warning("blob %s: the bytes kept from an earlier pull were bad", blob.digest)
-            return await self._fetch_once(repo, blob, progress, what)
+            return await self._fetch_once(repo, blob, progress, what, None)
+        finally:
+            if tee is not None:
+                tee.close()
 
     async def _fetch_once(
-        self, repo: Repository, blob: Descriptor, progress: LayerProgress | None, what: str
+        self,
+        repo: Repository,
+        blob: Descriptor,
+        progress: LayerProgress | None,
+        what: str,
+        tee: Pipe | None = None,
     ) -> tuple[str, int] | None:
         writer: ContentWriter = await asyncio.to_thread(self._writer, blob)
         resumed = writer.offset > 0
+        if resumed and tee is not None:
+            tee.close()  # its first bytes were fetched by an earlier pull
         hasher: DiffIdHasher | None = DiffIdHasher() if writer.offset == 0 else None
         if writer.offset and progress is not None:
             progress.emit(status(f"Resuming from {writer.offset} bytes", blob.digest))
@@ -55,11 +76,13 @@ class BlobFetcher:
                 try:
                     reply, start = await repo.open_blob(blob.digest, writer.offset)
                     if start != writer.offset:  # the registry ignored the range
+                        if tee is not None:
+                            tee.close()
                         writer.abort()
                         writer = await asyncio.to_thread(self._writer, blob)
                         hasher = DiffIdHasher() if writer.offset == 0 else None
                     async for chunk in reply.chunks(CHUNK):
-                        await settled(_write, writer, hasher, chunk)
+                        await settled(_write, writer, hasher, chunk, tee)
                         if progress is not None:
                             progress.update(writer.offset)
                     break
@@ -103,9 +126,11 @@ class _StaleResume(InvalidArgument):
     """A blob resumed from kept bytes failed verification."""
 
 
-def _write(writer: ContentWriter, hasher: DiffIdHasher | None, chunk: bytes) -> None:
+def _write(writer: ContentWriter, hasher: DiffIdHasher | None, chunk: bytes, tee: Pipe | None) -> None:
     writer.write(chunk)
     if hasher is not None:
         hasher.update(chunk)
+    if tee is not None:
+        tee.put(chunk)  # False: the unpack stopped or the stream was cut; the blob goes on
 
 

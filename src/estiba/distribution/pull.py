@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,9 @@ from estiba.errors import EstibaError, InvalidArgument, NotFound, Unsupported
 from estiba.images import ImageStore, Manifest, Reference, parse_manifest
 from estiba.images import mediatypes as mt
 from estiba.images.model import ImageConfig
+from estiba.pipes import Pipe
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ class Puller:
         verified: dict[str, tuple[str, int]],
     ) -> None:
         existing: set[str] = set()
+        streamed = await self._streamable(layers, diff_ids)
         async with asyncio.TaskGroup() as group:
             for layer in layers:
                 if layer.digest in downloads:
@@ -166,12 +171,30 @@ class Puller:
                     continue
                 emit(status("Pulling fs layer", layer.digest))
                 downloads[layer.digest] = group.create_task(
-                    self._fetch_layer(repo, layer, undo, emit, what, verified)
+                    self._fetch_layer(repo, layer, undo, emit, what, verified, streamed.get(layer.digest))
                 )
             fetched = {d for d in downloads if d not in existing}
+            for digest in set(streamed) - fetched:  # it was there after all
+                streamed.pop(digest).abandon()
             group.create_task(
-                self._unpack_in_order(layers, diff_ids, downloads, fetched, undo, emit)
+                self._unpack_in_order(layers, diff_ids, downloads, fetched, undo, emit, streamed)
             )
+
+    async def _streamable(self, layers: Sequence[Descriptor], diff_ids: Sequence[str]) -> dict[str, Pipe]:
+        """The layer that can be unpacked while it downloads, with its pipe: the lowest one
+        without a snapshot, when every layer below it has one (the first layer of a new
+        image, the one layer of a single-layer image, the new top of an image built on a
+        base already here). The others wait for their blob, since their parents do."""
+        if self.snapshotter is None:
+            return {}
+        from estiba.snapshots.unpack import chain_ids
+
+        for layer, chain in zip(layers, chain_ids(list(diff_ids))):
+            if not await asyncio.to_thread(_has_snapshot, self.snapshotter, chain):
+                if await asyncio.to_thread(self.content.exists, layer.digest):
+                    return {}
+                return {layer.digest: Pipe()}
+        return {}
 
     async def _fetch_layer(
         self,
@@ -181,17 +204,21 @@ class Puller:
         emit: Emit,
         what: str,
         verified: dict[str, tuple[str, int]],
+        tee: Pipe | None = None,
     ) -> None:
         shared = self._inflight.get(layer.digest)
-        if shared is not None and await _outcome_of(shared, emit, layer, verified):
-            return  # another pull fetched it for us
+        if shared is not None:
+            if tee is not None:
+                tee.close()  # not ours to stream: unpacked from the blob once it is in
+            if await _outcome_of(shared, emit, layer, verified):
+                return  # another pull fetched it for us
         # Registered before waiting for a download slot, so that a concurrent pull of
         # an image with this layer waits for this download rather than starting its own.
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[str, int] | None] = loop.create_future()
         self._inflight[layer.digest] = future
         try:
-            diff = await self._fetch_in_turn(repo, layer, undo, emit, what)
+            diff = await self._fetch_in_turn(repo, layer, undo, emit, what, tee)
         except BaseException as exc:
             _settle(future, exc)
             raise
@@ -205,16 +232,21 @@ class Puller:
         emit(status("Download complete", layer.digest))
 
     async def _fetch_in_turn(
-        self, repo: Repository, layer: Descriptor, undo: _Undo, emit: Emit, what: str
+        self, repo: Repository, layer: Descriptor, undo: _Undo, emit: Emit, what: str,
+        tee: Pipe | None = None,
     ) -> tuple[str, int] | None:
         if self.limit.locked():
             emit(status("Waiting", layer.digest))
-        async with self.limit:
-            if await asyncio.to_thread(self.content.exists, layer.digest):
-                return None
-            progress = LayerProgress(emit, layer.digest, layer.size, "Downloading")
-            undo.blobs.append(layer.digest)  # before: a cancelled pull may still commit it
-            return await self.fetcher.fetch(repo, layer, progress, what)
+        try:
+            async with self.limit:
+                if await asyncio.to_thread(self.content.exists, layer.digest):
+                    return None
+                progress = LayerProgress(emit, layer.digest, layer.size, "Downloading")
+                undo.blobs.append(layer.digest)  # before: a cancelled pull may still commit it
+                return await self.fetcher.fetch(repo, layer, progress, what, tee)
+        finally:
+            if tee is not None:
+                tee.close()
 
     async def _unpack_in_order(
         self,
@@ -224,13 +256,23 @@ class Puller:
         fetched: set[str],
         undo: _Undo,
         emit: Emit,
+        streamed: dict[str, Pipe] | None = None,
     ) -> None:
-        """Layers are applied bottom first, each as soon as it and those below are in."""
+        """Layers are applied bottom first, each as soon as it and those below are in;
+        a streamed layer (see _streamable) while it downloads."""
         from estiba.snapshots.unpack import chain_ids, unpack_image_layers
 
         chains = chain_ids(list(diff_ids))
         fetching = set(fetched)
         for index, layer in enumerate(layers):
+            pipe = (streamed or {}).pop(layer.digest, None)
+            if pipe is not None and self.snapshotter is not None:
+                if await self._unpack_streamed(layer, diff_ids[: index + 1], layers[: index + 1],
+                                               pipe, chains[index], undo, emit):
+                    await downloads[layer.digest]  # the blob verified and committed too
+                    emit(status("Pull complete", layer.digest))
+                    fetching.discard(layer.digest)
+                    continue
             await downloads[layer.digest]
             fetched = layer.digest in fetching
             if self.snapshotter is None:
@@ -250,6 +292,42 @@ class Puller:
             if fetched:
                 emit(status("Pull complete", layer.digest))
             fetching.discard(layer.digest)
+
+    async def _unpack_streamed(
+        self, layer: Descriptor, diff_ids: Sequence[str], layers: Sequence[Descriptor], pipe: Pipe,
+        chain: str, undo: _Undo, emit: Emit,
+    ) -> bool:
+        """Unpack `layer` from its download as it arrives; False when that did not give the
+        layer (the stream was cut or resumed, or the download failed): the caller then
+        waits for the blob and unpacks it from the store, as for any other layer."""
+        from estiba.snapshots.unpack import unpack_image_layers
+
+        pairs = [(diff_id, _opener(self.content, below.digest)) for diff_id, below in zip(diff_ids[:-1], layers)]
+        pairs.append((diff_ids[-1], lambda: _PipeReader(pipe)))
+        emit(Progress(status="Extracting", id=short(layer.digest), current=0, total=layer.size))
+        undo.snapshots.append(chain)
+        try:
+            await settled(unpack_image_layers, self.snapshotter, pairs)
+        except EstibaError as exc:
+            log.info("layer %s: unpacking it as it arrived failed (%s); unpacking the blob", layer.digest, exc)
+            return False
+        finally:
+            pipe.abandon()  # a download still going no longer waits for the unpack
+        return True
+
+
+class _PipeReader:
+    """The consumer's side of a pipe, as the unpack opens a blob: closing it abandons."""
+
+    def __init__(self, pipe: Pipe) -> None:
+        self._pipe = pipe
+
+    def read(self, size: int = -1) -> bytes:
+        return self._pipe.read(size)
+
+    def close(self) -> None:
+        self._pipe.abandon()
+
 
 class _Undo:
     """What a failed pull made and must take back: the blobs it fetched (once no other

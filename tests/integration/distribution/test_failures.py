@@ -4,6 +4,8 @@ the image store and the content store are left exactly as they were."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from estiba.distribution.registries import RegistryOptions
 from estiba.distribution.service import RegistryService
 from estiba.errors import EstibaError, InvalidArgument, NotFound, Unauthorized, Unavailable
 from estiba.images import ImageStore
+from estiba.snapshots.overlay import OverlaySnapshotter
+from estiba.snapshots.unpack import chain_ids
 from tests.integration.distribution.fake_registry import FakeImage, FakeRegistry, make_image
 from tests.integration.distribution.registry import free_port
 
@@ -36,10 +40,11 @@ def pull(
     ref: str | None = None,
     *,
     auth: AuthConfig | None = None,
+    snapshotter: object = None,
     **options: float,
 ) -> list:
     async def run() -> list:
-        service = RegistryService(store, RegistryOptions(**options))
+        service = RegistryService(store, RegistryOptions(**options), snapshotter=snapshotter)
         try:
             stream = await service.pull(ref or f"{registry.host}/{registry.repo}:{registry.tag}",
                                         auth=auth)  # fmt: skip
@@ -349,3 +354,55 @@ def test_bad_kept_bytes_are_dropped_and_fetched_again(store: ImageStore) -> None
         registry.stop()
     assert store.exists(f"{registry.host}/{registry.repo}:{registry.tag}")
     assert ingests(store) == []
+
+
+# --- with a snapshotter: the lowest new layer is unpacked while it downloads ------------
+
+
+@pytest.fixture
+def snapshots(tmp_path: Path) -> OverlaySnapshotter:
+    return OverlaySnapshotter(tmp_path / "snapshots")
+
+
+def snapshot_names(snapshotter: OverlaySnapshotter) -> list[str]:
+    return sorted(info.name for info in snapshotter.walk())
+
+
+def test_a_single_layer_is_unpacked_as_it_downloads(store, snapshots, caplog) -> None:
+    registry = fake(make_image(layer_count=1, layer_size=768 << 10))
+    try:
+        with caplog.at_level(logging.INFO, logger="estiba.distribution.pull"):
+            pull(store, registry, snapshotter=snapshots)
+    finally:
+        registry.stop()
+    assert "unpacking the blob" not in caplog.text  # the streamed unpack gave the layer
+    diff_ids = json.loads(registry.image.blobs[registry.image.config])["rootfs"]["diff_ids"]
+    assert snapshot_names(snapshots) == chain_ids(diff_ids)
+    assert store.exists(f"{registry.host}/{registry.repo}:{registry.tag}")
+
+
+def test_a_corrupt_streamed_layer_leaves_no_snapshot_and_no_blob(store, snapshots) -> None:
+    registry = fake(make_image(layer_count=1, layer_size=256 << 10))
+    registry.behaviour.corrupt.add(registry.image.layers[0])
+    try:
+        with pytest.raises(InvalidArgument, match="digest mismatch"):
+            pull(store, registry, snapshotter=snapshots)
+    finally:
+        registry.stop()
+    assert snapshot_names(snapshots) == [] and blobs(store) == [] and store.list() == []
+
+
+def test_a_streamed_layer_cut_short_is_resumed_and_unpacked_from_the_blob(store, snapshots, caplog) -> None:
+    registry = fake(make_image(layer_count=1, layer_size=512 << 10))
+    registry.behaviour.truncate_once.add(registry.image.layers[0])
+    try:
+        with pytest.raises(Unavailable):
+            pull(store, registry, snapshotter=snapshots, download_attempts=1)
+        assert snapshot_names(snapshots) == []
+        with caplog.at_level(logging.INFO, logger="estiba.distribution.pull"):
+            pull(store, registry, snapshotter=snapshots)  # resumed: not streamable
+    finally:
+        registry.stop()
+    assert "unpacking the blob" in caplog.text
+    diff_ids = json.loads(registry.image.blobs[registry.image.config])["rootfs"]["diff_ids"]
+    assert snapshot_names(snapshots) == chain_ids(diff_ids)
