@@ -17,6 +17,7 @@ class Pipe:
 
     def __init__(self, limit: int = 8 << 20) -> None:
         self._chunks: deque[bytes] = deque()
+        self._offset = 0  # into the first chunk: the bytes before it were read
         self._size = 0
         self._limit = limit
         self._eof = False
@@ -49,29 +50,32 @@ class Pipe:
         with self._cond:
             self._abandoned = True
             self._chunks.clear()
-            self._size = 0
+            self._offset = self._size = 0
             self._cond.notify_all()
 
     def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (all that is left when negative), waiting for them; b"" at
-        the end of the upload."""
+        """Up to `size` bytes (everything up to the end when negative), waiting for some;
+        b"" at the end. A positive size may get fewer bytes: callers loop."""
         out: list[bytes] = []
-        wanted = size if size >= 0 else -1
         with self._cond:
-            while wanted != 0:
+            while True:
                 while not self._chunks and not self._eof:
                     self._cond.wait()
                 if not self._chunks:
                     break
-                chunk = self._chunks.popleft()
-                if 0 <= wanted < len(chunk):
-                    self._chunks.appendleft(chunk[wanted:])
-                    chunk = chunk[:wanted]
-                self._size -= len(chunk)
-                out.append(chunk)
-                if wanted > 0:
-                    wanted -= len(chunk)
-                if size >= 0 and out:
-                    break  # a short read is enough: callers loop
+                chunk, start = self._chunks[0], self._offset
+                if 0 <= size < len(chunk) - start:
+                    # Part of the first chunk: an offset into it, not a copy of its rest
+                    # (reads are often far smaller than chunks).
+                    self._offset += size
+                    piece = chunk[start:start + size]
+                else:
+                    self._chunks.popleft()
+                    self._offset = 0
+                    piece = chunk[start:] if start else chunk
+                self._size -= len(piece)
+                out.append(piece)
+                if size >= 0:
+                    break
             self._cond.notify_all()
         return b"".join(out)

@@ -137,16 +137,6 @@ def test_a_context_is_unpacked_from_a_pipe_as_it_arrives(tmp_path):
         context.close()
 
 
-def test_a_pipe_releases_its_writer_when_the_reader_stops():
-    from estiba.pipes import Pipe
-
-    pipe = Pipe(limit=10)
-    assert pipe.put(b"x" * 20) and not pipe.has_room()
-    assert pipe.read(5) == b"xxxxx"
-    pipe.abandon()
-    assert pipe.has_room() and pipe.put(b"more") is False
-
-
 def test_a_bad_archive_from_a_pipe_is_one_error_and_leaves_nothing(tmp_path):
     from estiba.pipes import Pipe
 
