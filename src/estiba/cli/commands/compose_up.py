@@ -1,0 +1,301 @@
+"""`estiba compose up`: converge the project (networks, volumes, containers: only what
+changed is recreated), start it in dependency order, then either return (-d, --wait) or
+stream every container's prefixed logs until they all exit, one exits
+(--abort-on-container-exit, --exit-code-from) or Ctrl-C stops the project."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib
+import threading
+import time
+
+from estiba.cli.commands._compose_engine import add_timeout, engine
+from estiba.errors import EstibaError, InvalidArgument, NotFound
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from estiba.compose.engine import ConvergeOptions, Engine
+
+POLL_SECONDS = 0.3
+
+
+def add_convergence_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags `up` and `create` share."""
+    a = parser.add_argument
+    a("--build", action="store_true", help="Build images before starting containers")
+    a("--no-build", action="store_true", help="Don't build an image, even if it's missing")
+    a("--force-recreate", action="store_true", help="Recreate containers even if their configuration and image haven't changed")
+    a("--no-recreate", action="store_true", help="If containers already exist, don't recreate them")
+    a("--remove-orphans", action="store_true", help="Remove containers for services not defined in the Compose file")
+    a("--scale", action="append", default=[], metavar="SERVICE=NUM", help="Scale SERVICE to NUM instances")
+    a("--pull", choices=("always", "missing", "never"), default="missing", help='Pull image before running ("always"|"missing"|"never")')
+    a("--quiet-pull", action="store_true", help="Pull without printing progress information")
+    a("--no-deps", action="store_true", help="Don't start linked services")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    a = parser.add_argument
+    a("-d", "--detach", action="store_true", help="Detached mode: Run containers in the background")
+    add_convergence_flags(parser)
+    a("--no-start", action="store_true", help="Don't start the services after creating them")
+    a("--wait", action="store_true", help="Wait for services to be running|healthy. Implies detached mode")
+    a("--wait-timeout", type=int, default=None, help="timeout waiting for application to be running|healthy")
+    a("--abort-on-container-exit", action="store_true", help="Stops all containers if any container was stopped. Incompatible with -d")
+    a("--exit-code-from", default=None, metavar="SERVICE", help="Return the exit code of the selected service container. Implies --abort-on-container-exit")
+    a("--attach-dependencies", action="store_true", help="Automatically attach to log output of dependent services")
+    a("--attach", action="append", default=[], metavar="SERVICE", help="Restrict attaching to the specified services")
+    a("--no-attach", action="append", default=[], metavar="SERVICE", help="Do not attach (stream logs) to the specified services")
+    a("--no-color", action="store_true", help="Produce monochrome output")
+    a("--no-log-prefix", action="store_true", help="Don't print prefix in logs")
+    a("--timestamps", action="store_true", help="Show timestamps")
+    add_timeout(parser)
+    a("services", nargs="*", metavar="SERVICE")
+
+
+def _scale(specs: list[str]) -> dict[str, int]:
+    found = {}
+    for spec in specs:
+        name, eq, count = spec.partition("=")
+        if not eq or not count.strip().isdigit():
+            raise InvalidArgument(f"invalid --scale {spec!r}: use SERVICE=NUM")
+        found[name.strip()] = int(count)
+    return found
+
+
+def prepare(ctx, args: argparse.Namespace) -> tuple[Engine, list[str], ConvergeOptions]:  # type: ignore[no-untyped-def]
+    """Flags checked, images there (built or pulled), the engine and its options."""
+    from estiba.compose.engine import ConvergeOptions, Recreate, select_services
+
+    if args.force_recreate and args.no_recreate:
+        raise InvalidArgument("--force-recreate and --no-recreate are incompatible")
+    if args.build and args.no_build:
+        raise InvalidArgument("--build and --no-build are incompatible")
+    eng = engine(ctx, args.services)
+    services = select_services(eng.project, args.services, with_dependencies=not args.no_deps)
+    ensure_images(ctx, eng, services, args)
+    options = ConvergeOptions(
+        recreate=Recreate.FORCE if args.force_recreate else Recreate.NEVER if args.no_recreate else Recreate.DIVERGED,
+        scale=_scale(args.scale),
+        remove_orphans=args.remove_orphans,
+        timeout=getattr(args, "timeout", None),
+        wait=getattr(args, "wait", False),
+        wait_timeout=getattr(args, "wait_timeout", None),
+    )
+    return eng, services, options
+
+
+def ensure_images(ctx, eng: Engine, services: list[str], args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    """Build what must be built (--build, or a missing image with `build:`), pull what is
+    missing (or everything with --pull always), through `compose build` and `compose pull`."""
+    from estiba.compose import specs
+    from estiba.compose.engine.objects import image_id
+
+    to_build, to_pull = [], []
+    for name in services:
+        service = eng.project.services[name]
+        policy = service.get("pull_policy") or args.pull
+        present = image_id(eng.client, specs.image_name(eng.project, name)) is not None
+        if service.get("build") and not args.no_build and (args.build or policy == "build" or not present):
+            to_build.append(name)
+        elif not service.get("build") and (policy == "always" or (not present and policy != "never")):
+            to_pull.append(name)
+        elif not present and policy == "never" or not present and args.no_build:
+            raise NotFound(
+                f"service {name!r}: image {specs.image_name(eng.project, name)} not found",
+                hint="build it with `estiba compose build` or allow pulling",
+            )
+    if to_pull:
+        _subcommand(ctx, "pull", ["--quiet"] + to_pull if args.quiet_pull else to_pull)
+    if to_build:
+        _subcommand(ctx, "build", to_build)
+
+
+def _subcommand(ctx, name: str, argv: list[str]) -> None:  # type: ignore[no-untyped-def]
+    from estiba.cli.base import CommandParser
+    from estiba.cli.commands.compose import SUBCOMMANDS
+
+    info = SUBCOMMANDS[name]
+    module = importlib.import_module(info.module)
+    parser = CommandParser(f"compose {name}", info.usage, info.summary)
+    module.configure(parser)
+    quiet = copy.copy(ctx)  # their output is progress here: stdout stays for the logs
+    quiet.stdout = ctx.stderr
+    code = int(module.execute(quiet, parser.parse_args(argv)) or 0)
+    if code != 0:
+        raise EstibaError(f"compose {name} failed (exit {code})")
+
+
+def execute(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    if args.exit_code_from:
+        args.abort_on_container_exit = True
+    if args.wait:
+        args.detach = True
+    if args.detach and args.abort_on_container_exit:
+        raise InvalidArgument("--abort-on-container-exit and --detach are incompatible")
+    if args.no_start and (args.wait or args.abort_on_container_exit):
+        raise InvalidArgument("--no-start is incompatible with --wait and --abort-on-container-exit")
+    eng, services, options = prepare(ctx, args)
+    if args.exit_code_from and args.exit_code_from not in services:
+        raise NotFound(f"no such service: {args.exit_code_from}")
+    if args.detach or args.no_start:
+        eng.up(services, options, start=not args.no_start)
+        return 0
+    # Attached: logs flow while the project starts, as in compose.
+    follower = Attached(ctx, eng, _attached(services, args), args)
+    try:
+        follower.begin()
+        eng.up(services, options)
+        return follower.run(services)
+    except KeyboardInterrupt:
+        ctx.stderr.write("Gracefully stopping... (press Ctrl+C again to force)\n")
+        ctx.stderr.flush()
+        follower.end()
+        from estiba.compose.engine import Lifecycle
+
+        life = Lifecycle(eng.client, eng.project.name, eng.project, eng.progress)
+        try:
+            life.stop(services, args.timeout)
+        except KeyboardInterrupt:  # the second Ctrl-C: no more grace
+            life.kill(services, "SIGKILL")
+        return 130
+    finally:
+        follower.end()
+
+
+def _attached(services: list[str], args: argparse.Namespace) -> list[str]:
+    """Whose logs `up` streams: --attach, else the services named (with their
+    dependencies when --attach-dependencies), else all; minus --no-attach."""
+    for name in args.attach + args.no_attach:
+        if name not in services:
+            raise NotFound(f"no such service: {name}")
+    if args.attach:
+        chosen = list(args.attach)
+    elif args.attach_dependencies or not args.services:
+        chosen = list(services)
+    else:
+        chosen = list(args.services)
+    return [s for s in chosen if s not in args.no_attach]
+
+
+class Attached:
+    """The logs of the attached services, and the watch over their containers' exits."""
+
+    def __init__(self, ctx, eng: Engine, services: list[str], args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+        from estiba.compose.logs import LogPrinter, use_colour
+
+        self.ctx = ctx
+        self.eng = eng
+        self.services = services
+        self.args = args
+        self.stop = threading.Event()
+        colour = use_colour(ctx.options.ansi, args.no_color, ctx.stdout)
+        # Only what this `up` makes them print: a restarted container's log has its
+        # earlier runs too (compose attaches before starting, which comes to the same).
+        self.printer = LogPrinter(
+            eng.client, out=ctx.stdout, err=ctx.stdout, colour=colour,
+            prefix=not args.no_log_prefix, timestamps=args.timestamps, stop=self.stop,
+            since=f"{time.time():.9f}",
+        )  # fmt: skip
+        self._watcher: threading.Thread | None = None
+        self._adding = threading.Event()
+        self._followed: set[str] = set()
+
+    def begin(self) -> None:
+        """Follow the containers as they appear (created, recreated) while `up` runs."""
+
+        def keep_adding() -> None:
+            while not self._adding.is_set():
+                self._add_running()
+                self._adding.wait(POLL_SECONDS)
+
+        self._watcher = threading.Thread(target=keep_adding, daemon=True)
+        self._watcher.start()
+
+    def _add_running(self) -> None:
+        """Follow every container that was started (one that already exited too)."""
+        try:
+            for container in self.eng.containers(self.services):
+                if container.get("State") != "created" and container["Id"] not in self._followed:
+                    self._followed.add(container["Id"])
+                    self.printer.add(container)
+        except EstibaError:
+            pass
+
+    def run(self, services: list[str]) -> int:
+        """Until every attached container exited (0, or --exit-code-from's code), or, with
+        --abort-on-container-exit, the first one did: then the project is stopped."""
+        args = self.args
+        self._adding.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        self._add_running()
+        reported: set[str] = set()
+        exit_code = 0
+        while True:
+            containers = self.eng.containers(self.services)
+            for container in containers:
+                if container.get("State") == "running" and container["Id"] in reported:
+                    reported.discard(container["Id"])  # restarted (its restart policy)
+                    self.printer.add(container)
+                if container.get("State") in ("exited", "dead") and container["Id"] not in reported:
+                    reported.add(container["Id"])
+                    code = self._exit_code(container)
+                    self._drained(container["Id"])
+                    self._line(f"{_display(container)} exited with code {code}")
+                    if args.abort_on_container_exit and (
+                        not args.exit_code_from or _service(container) == args.exit_code_from
+                    ):
+                        return self._abort(services, code)
+            running = [c for c in containers if c.get("State") not in ("exited", "dead", "created")]
+            if not running:
+                if args.exit_code_from:
+                    done = [c for c in containers if _service(c) == args.exit_code_from]
+                    exit_code = self._exit_code(done[0]) if done else 0
+                return exit_code
+            time.sleep(POLL_SECONDS)
+
+    def _drained(self, ident: str, timeout: float = 2) -> None:
+        """The container's last lines printed before its exit line (its stream ends soon
+        after it exits). LogPrinter has no public per-container wait: its thread it is."""
+        thread = getattr(self.printer, "_threads", {}).get(ident)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _abort(self, services: list[str], code: int) -> int:
+        from estiba.compose.engine import Lifecycle
+
+        self.ctx.stdout.write("Aborting on container exit...\n")
+        self.ctx.stdout.flush()
+        self.end()
+        Lifecycle(self.eng.client, self.eng.project.name, self.eng.project, self.eng.progress).stop(services, self.args.timeout)
+        if self.args.exit_code_from:
+            done = [c for c in self.eng.containers([self.args.exit_code_from])]
+            return self._exit_code(done[0]) if done else code
+        return code
+
+    def _exit_code(self, container: dict) -> int:
+        document = self.eng.client.get(f"/containers/{container['Id']}/json")
+        return int((document.get("State") or {}).get("ExitCode") or 0)
+
+    def _line(self, text: str) -> None:
+        self.ctx.stdout.write(text + "\n")
+        self.ctx.stdout.flush()
+
+    def end(self) -> None:
+        self._adding.set()
+        self.stop.set()
+        self.printer.close()
+
+
+def _display(container: dict) -> str:
+    from estiba.compose.logs import display_name
+
+    return display_name(container)
+
+
+def _service(container: dict) -> str:
+    from estiba.compose.labels import service_of
+
+    return service_of(container)
