@@ -287,6 +287,11 @@ class VolumeBackend(Protocol):
 
     async def rename_volume(self, name: str, new_name: str) -> JSONObject: ...
 
+    async def replace_volume_data(self, name: str, source: str) -> JSONObject:
+        """Volume `name`'s data becomes a copy of volume `source`'s; Conflict while a
+        running container uses `name`."""
+        ...
+
     async def export_volume(self, name: str) -> AsyncIterator[bytes]:
         """The volume's data as a tar stream (NotFound raised before it starts)."""
         ...

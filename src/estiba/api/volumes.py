@@ -1,5 +1,6 @@
 """The volume routes (moby's volume router) and Estiba's own under /estiba/volumes:
-clone, rename, export and import, which Docker's API has no word for."""
+clone, rename, replace (one volume's data becomes a copy of another's), export and
+import, which Docker's API has no word for."""
 
 from __future__ import annotations
 
@@ -89,6 +90,13 @@ async def rename(request: web.Request) -> web.StreamResponse:
     return json_response(await _volumes(request).rename_volume(_name(request), _new_name(request)))
 
 
+async def replace(request: web.Request) -> web.StreamResponse:
+    source = query_str(request, "from")
+    if not source:
+        raise InvalidArgument("the volume to copy the data from goes in the `from` parameter")
+    return json_response(await _volumes(request).replace_volume_data(_name(request), source))
+
+
 async def export(request: web.Request) -> web.StreamResponse:
     chunks = await _volumes(request).export_volume(_name(request))
     return await send_bytes_stream(request, chunks, content_type="application/x-tar")
@@ -109,6 +117,7 @@ ROUTES = (
     Route("DELETE", "/volumes/{name}", remove),
     Route("POST", "/estiba/volumes/{name}/clone", clone),
     Route("POST", "/estiba/volumes/{name}/rename", rename),
+    Route("POST", "/estiba/volumes/{name}/replace", replace),
     Route("GET", "/estiba/volumes/{name}/export", export, streaming=True),
     Route("PUT", "/estiba/volumes/{name}/import", import_volume),
     Route("POST", "/estiba/volumes/{name}/import", import_volume),

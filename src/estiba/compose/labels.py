@@ -26,10 +26,13 @@ __all__ = [
     "PROJECT",
     "REPLACE",
     "SERVICE",
+    "SNAPSHOT",
+    "SNAPSHOT_VOLUME",
     "VERSION",
     "VOLUME",
     "WORKING_DIR",
     "container_name",
+    "is_snapshot_copy",
     "label_filters",
     "list_containers",
     "list_networks",
@@ -51,6 +54,11 @@ IMAGE = "com.docker.compose.image"
 REPLACE = "com.docker.compose.replace"
 NETWORK = "com.docker.compose.network"
 VOLUME = "com.docker.compose.volume"
+# Estiba's project snapshots (estiba.compose.snapshots): a volume's copy kept for snapshot
+# NAME carries SNAPSHOT=NAME and SNAPSHOT_VOLUME=the volume it copies, besides PROJECT
+# (so `down -v` removes it with the project's volumes); it is no project volume.
+SNAPSHOT = "estiba.compose.snapshot"
+SNAPSHOT_VOLUME = "estiba.compose.snapshot.volume"
 
 # What we write in com.docker.compose.version: the compose command line we follow.
 COMPOSE_VERSION = "2.20.0"
@@ -95,8 +103,15 @@ def list_networks(client: Any, project: str) -> list[dict]:
 
 
 def list_volumes(client: Any, project: str) -> list[dict]:
+    """Every volume with the project's label: its volumes and its snapshots' volume
+    copies (`is_snapshot_copy`), which `down -v` removes together."""
     answer = client.get("/volumes", filters=json.dumps({"label": [f"{PROJECT}={project}"]}))
     return answer.get("Volumes") or []
+
+
+def is_snapshot_copy(volume: dict) -> bool:
+    """Whether a volume is a project snapshot's copy of a volume, not a project volume."""
+    return SNAPSHOT in (volume.get("Labels") or {})
 
 
 def service_of(container: dict) -> str:

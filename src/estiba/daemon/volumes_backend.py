@@ -53,6 +53,9 @@ class ServiceVolumeBackend:
     async def rename_volume(self, name: str, new_name: str) -> JSONObject:
         return volume_document(await asyncio.to_thread(self.service.rename, name, new_name))
 
+    async def replace_volume_data(self, name: str, source: str) -> JSONObject:
+        return volume_document(await asyncio.to_thread(self.service.replace_from, name, source))
+
     async def export_volume(self, name: str) -> AsyncIterator[bytes]:
         await asyncio.to_thread(self.service.get, name)  # NotFound before the stream starts
         spool = self._spool()

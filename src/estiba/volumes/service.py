@@ -2,6 +2,8 @@
 the part of a container's life that concerns them.
 
     create / remove / prune / clone / rename / export / import     the `volume` commands
+    replace_from(name, source)     a volume's data becomes a copy of another's (compose's
+                                   project snapshots, POST /estiba/volumes/{name}/replace)
     attach(container, requests)    at create: volumes made (anonymous ones named by a
                                    random id), bind sources checked, the mounts recorded
     container_mounts(container)    at start: device volumes mounted, a new volume filled
@@ -229,6 +231,40 @@ class VolumeService:
             for entry in os.listdir(path):
                 _remove(path / entry)
             copier(source, path)
+
+    def replace_from(self, name: str, source: str) -> Volume:
+        """Volume `name`'s data becomes a copy of volume `source`'s (compose's project
+        snapshots, both ways). Refused while a running container uses `name`. The copy is
+        made in a staging directory inside the volume first, so a failed copy leaves the
+        old data as it was."""
+        volume = self.store.get(name)
+        original = self.store.get(source)
+        if name == source:
+            raise InvalidArgument(f"cannot replace volume {name}'s data with its own")
+        busy = [user for user in self.store.users(name) if self.running(user)]
+        if busy:
+            raise Conflict(
+                f"volume {name} is in use by running containers - [{', '.join(busy)}]",
+                hint="stop them first",
+            )
+        with self._available(original) as source_path, self._available(volume) as path:
+            staging = path / f".estiba-replace-{secrets.token_hex(8)}"
+            staging.mkdir(mode=0o700)
+            try:
+                copy_tree(source_path, staging)
+            except BaseException:
+                _remove(staging)
+                raise
+            for entry in os.listdir(path):
+                if entry != staging.name:
+                    _remove(path / entry)
+            for entry in os.listdir(staging):
+                os.rename(staging / entry, path / entry)
+            os.chmod(path, os.stat(source_path).st_mode & 0o7777)
+            os.chown(path, os.stat(source_path).st_uid, os.stat(source_path).st_gid)
+            staging.rmdir()
+        self._publish("replace", name, source=source)
+        return volume
 
     # --- containers -------------------------------------------------------------------
 
