@@ -48,7 +48,9 @@ SUBCOMMANDS: dict[str, CommandInfo] = {
     "restore": _s("restore", "[OPTIONS] SNAPSHOT", "Restore the project's containers and volumes from a snapshot"),
     "rm": _s("rm", "[OPTIONS] [SERVICE...]", "Removes stopped service containers"),
     "run": _s("run", "[OPTIONS] SERVICE [COMMAND] [ARGS...]", "Run a one-off command on a service"),
-    "snapshot": _s("snapshot", "[OPTIONS] [NAME]", "Snapshot the project's containers and volumes"),
+    "snapshot": _s(
+        "snapshot", "[create] [NAME] | ls | rm NAME...", "Snapshot the project's containers and volumes"
+    ),
     "start": _s("start", "[SERVICE...]", "Start services"),
     "stop": _s("stop", "[OPTIONS] [SERVICE...]", "Stop services"),
     "top": _s("top", "[SERVICES...]", "Display the running processes"),
