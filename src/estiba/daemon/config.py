@@ -1,8 +1,10 @@
 """The daemon's options: defaults, then /etc/estiba/daemon.json, then command-line flags.
 
 The file is JSON with dockerd's key names (`data-root`, `exec-root`, `hosts`, `group`,
-`default-runtime`, `log-level`); an unknown key or a malformed value is an error, never
-silently ignored, so a typo cannot leave the daemon running with defaults.
+`default-runtime`, `log-level`, `registry-mirrors`, `insecure-registries`, and for
+networking `default-address-pools`, `bip`, `bridge`); an unknown key or a malformed value
+is an error, never silently ignored, so a typo cannot leave the daemon running with
+defaults.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ class DaemonConfig:
     log_level: str = "info"
     registry_mirrors: tuple[str, ...] = ()
     insecure_registries: tuple[str, ...] = ()
+    # Networking: pools for networks without --subnet ((base CIDR, subnet size) pairs, as
+    # dockerd's [{"base": ..., "size": ...}]), the default bridge's address (gateway/prefix,
+    # "172.30.0.1/24") and device name; empty: estiba's defaults.
+    default_address_pools: tuple[tuple[str, int], ...] = ()
+    bip: str = ""
+    bridge: str = ""
 
     @property
     def socket(self) -> Path:
@@ -48,6 +56,9 @@ _FILE_KEYS = {
     "log-level": "log_level",
     "registry-mirrors": "registry_mirrors",
     "insecure-registries": "insecure_registries",
+    "default-address-pools": "default_address_pools",
+    "bip": "bip",
+    "bridge": "bridge",
 }
 _LIST_FIELDS = frozenset({"registry_mirrors", "insecure_registries"})
 
@@ -122,6 +133,12 @@ def _apply(config: DaemonConfig, values: Mapping[str, Any], where: str) -> Daemo
         if name in _LIST_FIELDS:
             changes[name] = _registry_list(name, value, where)
             continue
+        if name == "default_address_pools":
+            changes[name] = _address_pools(value, where)
+            continue
+        if name in ("bip", "bridge"):
+            changes[name] = _network_setting(name, value, where)
+            continue
         if not isinstance(value, str) or not value:
             raise InvalidArgument(f"invalid {name.replace('_', '-')} in {where}: {value!r}")
         if name in ("data_root", "exec_root"):
@@ -150,3 +167,44 @@ def _registry_list(name: str, value: Any, where: str) -> tuple[str, ...]:
         raise InvalidArgument(f"invalid {key} in {where}: give a list of strings")
     check = check_mirror if name == "registry_mirrors" else check_insecure_entry
     return tuple(check(v) for v in value)
+
+
+def _address_pools(value: Any, where: str) -> tuple[tuple[str, int], ...]:
+    """default-address-pools: [{"base": "10.10.0.0/16", "size": 24}, ...], checked."""
+    from estiba.network.ipam import PoolSpec, parse_network
+
+    hint = 'give a list like [{"base": "10.10.0.0/16", "size": 24}]'
+    if not isinstance(value, (list, tuple)) or not value:
+        raise InvalidArgument(f"invalid default-address-pools in {where}: {hint}")
+    pools = []
+    for entry in value:
+        if isinstance(entry, (list, tuple)) and len(entry) == 2:
+            entry = {"base": entry[0], "size": entry[1]}
+        if (not isinstance(entry, dict) or set(entry) != {"base", "size"}
+                or not isinstance(entry["base"], str) or type(entry["size"]) is not int):
+            raise InvalidArgument(f"invalid default-address-pools entry {entry!r} in {where}: {hint}")
+        PoolSpec(parse_network(entry["base"], "address pool base"), entry["size"])  # checks
+        pools.append((entry["base"], entry["size"]))
+    return tuple(pools)
+
+
+def _network_setting(name: str, value: Any, where: str) -> str:
+    """bip: the default bridge's gateway address with its prefix; bridge: its device name."""
+    if not isinstance(value, str) or not value:
+        raise InvalidArgument(f"invalid {name} in {where}: {value!r}")
+    if name == "bridge":
+        if len(value) > 15 or "/" in value or value.strip() != value:
+            raise InvalidArgument(f"invalid bridge {value!r} in {where}: a device name of 15 characters at most")
+        return value
+    from ipaddress import IPv4Interface
+
+    try:
+        address = IPv4Interface(value)
+    except ValueError:
+        raise InvalidArgument(f"invalid bip {value!r} in {where}: use the gateway's address and prefix, "
+                              "e.g. 172.30.0.1/24") from None
+    if address.network.prefixlen > 30 or address.ip in (address.network.network_address,
+                                                         address.network.broadcast_address):
+        raise InvalidArgument(f"invalid bip {value!r} in {where}: give a host address of a /30 or larger, "
+                              "e.g. 172.30.0.1/24")
+    return value

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,8 @@ def parse_args(argv: Sequence[str]) -> Invocation:
     a("-G", "--group", default=None, help="group owning the socket")
     a("--default-runtime", default=None, help="OCI runtime for containers (estiba)")
     a("-l", "--log-level", default=None, help="debug, info, warn, error or fatal")
+    a("--bip", default=None, help="the default bridge's address and prefix (172.30.0.1/24)")
+    a("-b", "--bridge", default=None, help="the default bridge's device name (estiba0)")
     a("-v", "--version", action="version", version=f"estibad {__version__}")
     args = parser.parse_args(list(argv))
     overrides = {
@@ -66,6 +69,8 @@ def parse_args(argv: Sequence[str]) -> Invocation:
         "group": args.group,
         "default_runtime": args.default_runtime,
         "log_level": args.log_level,
+        "bip": args.bip,
+        "bridge": args.bridge,
     }
     given = args.config_file is not None
     return Invocation(Path(args.config_file or DEFAULT_CONFIG_FILE), given, overrides)
@@ -117,6 +122,9 @@ async def serve(config: DaemonConfig) -> None:
             log.info("shutting down")
         finally:
             await server.stop()
+            health = getattr(backends.containers, "health", None)
+            if health is not None:
+                await health.close()  # probes in flight ended while the stores are open
             registry = getattr(backends.images, "registry", None)
             if registry is not None:
                 await registry.close()  # the pooled registry connections
@@ -242,10 +250,13 @@ def _open_networks(config: DaemonConfig, containers: object, stack: contextlib.E
     """The network manager, its bridges, DNS and rules restored from its store; endpoints
     of containers that are not running any more are dropped. A host without nftables or
     netlink still serves everything else: the failure is logged, networks fail on use."""
+    from estiba.daemon.container_network import link_targets
     from estiba.network import open_manager
 
-    manager = open_manager(config.data_root, config.exec_root)
+    manager = open_manager(config.data_root, config.exec_root, pools=config.default_address_pools,
+                           bip=config.bip, bridge=config.bridge)
     stack.callback(manager.close)
+    manager.links_of = partial(link_targets, containers)  # the DNS answers links' aliases
 
     def running(container_id: str) -> bool:
         try:

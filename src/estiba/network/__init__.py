@@ -29,11 +29,22 @@ __all__ = [
 ]
 
 
-def open_manager(data_root, exec_root) -> NetworkManager:  # type: ignore[no-untyped-def]
-    """The manager of a daemon: its store under data_root, names from exec_root."""
+def open_manager(data_root, exec_root, *, pools=(), bip="", bridge="") -> NetworkManager:  # type: ignore[no-untyped-def]
+    """The manager of a daemon: its store under data_root, names from exec_root; daemon.json's
+    default-address-pools ((base, size) pairs), bip and bridge when given."""
+    from dataclasses import replace
+    from ipaddress import IPv4Network
     from pathlib import Path
 
+    from estiba.network.ipam import PoolSpec
+
     options = NetworkOptions.for_exec_root(Path(exec_root))
+    if pools:
+        options = replace(options, pools=tuple(PoolSpec(IPv4Network(base), size) for base, size in pools))
+    if bip:
+        options = replace(options, default_bip=bip)
+    if bridge:
+        options = replace(options, default_bridge=bridge)
     return NetworkManager(NetworkStore(Path(data_root) / "networks.db"), options,
                           dns=DnsService(options.resolv_conf))
 

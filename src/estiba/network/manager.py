@@ -99,6 +99,9 @@ class NetworkManager:
         self.routes = routes
         self.dns = dns
         self.ports = PortReservations()
+        # container id -> {link alias: linked container id}; the engine, which keeps the
+        # containers' HostConfig.Links, sets it (estiba.daemon.main).
+        self.links_of: Callable[[str], Mapping[str, str]] = lambda container_id: {}
         self._lock = threading.RLock()
         self._deferred: set[str] = set()  # containers whose ports wait for take_over
 
@@ -195,7 +198,8 @@ class NetworkManager:
         self.kernel.ensure_bridge(network.bridge, IPv4Interface(f"{network.gateway}/{network.subnet.prefixlen}"),
                                   self.options.owner)
         if network.dns and self.dns is not None:
-            self.dns.serve(network.id, str(network.gateway), partial_names(self.store, network.id))
+            self.dns.serve(network.id, str(network.gateway), partial_names(self.store, network.id),
+                           linked_names(self.store, network.id, lambda cid: self.links_of(cid)))
 
     def _bring_down(self, network: Network) -> None:
         if self.dns is not None:
@@ -493,11 +497,14 @@ class NetworkManager:
         published ports of the others, and apply the ruleset."""
         with self._lock:
             self._reap_dead_daemons()
+            self._retire_changed_default()
             try:
                 self.store.network(DEFAULT_NETWORK)
             except NotFound:
+                bip = IPv4Interface(self.options.default_bip) if self.options.default_bip else None
                 self._add_bridge_network(
-                    self.predefined_id(DEFAULT_NETWORK), DEFAULT_NETWORK, "", "", "", False, {},
+                    self.predefined_id(DEFAULT_NETWORK), DEFAULT_NETWORK,
+                    str(bip.network) if bip else "", str(bip.ip) if bip else "", "", False, {},
                     {BRIDGE_NAME_OPTION: self.options.default_bridge,
                      "com.docker.network.bridge.default_bridge": "true",
                      "com.docker.network.bridge.enable_icc": "true",
@@ -559,6 +566,27 @@ class NetworkManager:
     def _apply_rules(self) -> None:
         self.nft_apply(self.render_rules())
 
+    def _retire_changed_default(self) -> None:
+        """The default network as daemon.json now asks (bip, bridge): one made with other
+        settings goes, to be made again, unless containers are still on it (then it stays
+        until they are gone, and the log says so)."""
+        try:
+            network = self.store.network(DEFAULT_NETWORK)
+        except NotFound:
+            return
+        bip = IPv4Interface(self.options.default_bip) if self.options.default_bip else None
+        changed = network.bridge != self.options.default_bridge or (
+            bip is not None and (network.subnet != bip.network or network.gateway != bip.ip))
+        if not changed:
+            return
+        if self.store.endpoints(network_id=network.id):
+            log.warning("the default network keeps %s on %s until its containers are gone "
+                        "(daemon.json asks for %s on %s)", network.subnet, network.bridge,
+                        bip.network if bip else "a pool's subnet", self.options.default_bridge)
+            return
+        self._bring_down(network)
+        self.store.remove_network(network.id)
+
     def remove_all(self) -> None:
         """Tear down every network, netns and rule (for tests and `estibad --cleanup`)."""
         with self._lock:
@@ -590,3 +618,26 @@ def partial_names(store: NetworkStore, network_id: str) -> Callable[[], dict[str
 
     return names
 
+
+def linked_names(
+    store: NetworkStore, network_id: str, links_of: Callable[[str], Mapping[str, str]]
+) -> Callable[[str], dict[str, list[IPv4Address]]]:
+    """The DNS lookup of one client of the network: the aliases of its container's links,
+    each naming the linked container's address on this network (dockerd resolves a link
+    on a user-defined network for the linking container only)."""
+
+    def names(client: str) -> dict[str, list[IPv4Address]]:
+        endpoints = store.endpoints(network_id=network_id)
+        asking = next((e for e in endpoints if str(e.ip) == client), None)
+        if asking is None:
+            return {}
+        addresses: dict[str, list[IPv4Address]] = {}
+        for endpoint in endpoints:
+            addresses.setdefault(endpoint.container_id, []).append(endpoint.ip)
+        return {
+            alias.lower(): addresses[target]
+            for alias, target in links_of(asking.container_id).items()
+            if target in addresses
+        }
+
+    return names

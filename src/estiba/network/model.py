@@ -36,6 +36,7 @@ class NetworkOptions:
     table: str = "estiba"
     pools: tuple[PoolSpec, ...] = DEFAULT_POOLS
     resolv_conf: Path = Path("/etc/resolv.conf")
+    default_bip: str = ""  # the default bridge's gateway/prefix (daemon.json bip); "": a pool's
 
     @property
     def owner(self) -> str:

@@ -45,6 +45,17 @@ def test_file_values_are_read_with_dockerd_names(tmp_path: Path) -> None:
     assert (config.group, config.default_runtime, config.log_level) == ("docker", "runc", "debug")
 
 
+def test_network_settings_are_read_with_dockerd_names(tmp_path: Path) -> None:
+    path = write(tmp_path, {"default-address-pools": [{"base": "10.10.0.0/16", "size": 24}],
+                            "bip": "10.99.0.1/24", "bridge": "est0"})
+    config = load_config(path)
+    assert config.default_address_pools == (("10.10.0.0/16", 24),)
+    assert (config.bip, config.bridge) == ("10.99.0.1/24", "est0")
+    flagged = parse_args(["--bip", "10.98.0.1/24", "-b", "est1"]).overrides
+    assert load_config(path, flagged).bip == "10.98.0.1/24"
+    assert load_config(path, flagged).bridge == "est1"
+
+
 def test_flags_override_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, {"data-root": "/srv/a", "log-level": "debug"})
     config = load_config(path, {"data_root": "/srv/b", "log_level": None})
@@ -62,6 +73,13 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
         ('{"data-root": "relative"}', "absolute path"),
         ('{"hosts": ["tcp://0.0.0.0:2375"]}', "unsupported host"),
         ('{"group": 5}', "invalid group"),
+        ('{"default-address-pools": []}', "invalid default-address-pools"),
+        ('{"default-address-pools": [{"base": "10.0.0.0/16"}]}', "invalid default-address-pools entry"),
+        ('{"default-address-pools": [{"base": "10.0.0.0/16", "size": 8}]}', "invalid address pool"),
+        ('{"default-address-pools": [{"base": "nonsense", "size": 24}]}', "invalid address pool base"),
+        ('{"bip": "172.30.0.0/24"}', "invalid bip"),
+        ('{"bip": "300.1.1.1/24"}', "invalid bip"),
+        ('{"bridge": "a-name-far-too-long-for-linux"}', "invalid bridge"),
     ],
 )
 def test_bad_files_are_one_clear_error(tmp_path: Path, text: str, fragment: str) -> None:

@@ -1,0 +1,68 @@
+"""daemon.json's networking keys (dockerd's names): default-address-pools for networks made
+without --subnet, bip and bridge for the default bridge; a changed bip re-makes the default
+network once nothing is on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.integration.daemon.conftest import Estibad
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def link_exists(name: str) -> bool:
+    return subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0
+
+
+def subnet(daemon: Estibad, network: str) -> str:
+    document = json.loads(daemon.docker("network", "inspect", network).stdout)[0]
+    return document["IPAM"]["Config"][0]["Subnet"], document["IPAM"]["Config"][0]["Gateway"]
+
+
+def test_pools_bip_and_bridge_from_daemon_json(make_daemon) -> None:
+    bridge = f"estb-{os.urandom(2).hex()}"
+    daemon: Estibad = make_daemon()
+    daemon.config_file.write_text(json.dumps({
+        "log-level": "info", "bip": "10.232.7.1/24", "bridge": bridge,
+        "default-address-pools": [{"base": "10.231.0.0/16", "size": 24}],
+    }))
+    daemon.start()
+    daemon.estiba("image", "bootstrap", "busybox")
+    assert subnet(daemon, "bridge") == ("10.232.7.0/24", "10.232.7.1")
+    assert link_exists(bridge)
+    daemon.docker("network", "create", "pooled")
+    pooled, gateway = subnet(daemon, "pooled")
+    assert pooled.startswith("10.231.") and pooled.endswith(".0/24") and gateway.startswith("10.231.")
+    shown = daemon.estiba("run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0").stdout.decode()
+    assert " 10.232.7." in shown
+    shown = daemon.estiba("run", "--rm", "--network", "pooled", "busybox", "ip", "-4", "-o", "addr", "show",
+                          "eth0").stdout.decode()
+    assert f" {pooled.rsplit('.', 2)[0]}." in shown
+
+    # Another bip: kept while a container is on the default network, re-made once it is gone.
+    sleeper = daemon.estiba("run", "-d", "busybox", "sleep", "600").stdout.decode().strip()
+    daemon.terminate()
+    daemon.config_file.write_text(json.dumps({"log-level": "info", "bip": "10.233.9.1/24", "bridge": bridge}))
+    daemon.start()
+    assert subnet(daemon, "bridge") == ("10.232.7.0/24", "10.232.7.1")
+    assert "keeps 10.232.7.0/24" in daemon.stderr.read_text()
+    daemon.estiba("rm", "-f", sleeper)
+    daemon.terminate()
+    daemon.start()
+    assert subnet(daemon, "bridge") == ("10.233.9.0/24", "10.233.9.1")
+    assert "10.233.9." in daemon.estiba("run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show",
+                                        "eth0").stdout.decode()
+    daemon.docker("network", "rm", "pooled")
+
+
+def test_a_bad_network_setting_stops_the_daemon_with_one_line(make_daemon) -> None:
+    daemon: Estibad = make_daemon()
+    daemon.config_file.write_text(json.dumps({"bip": "10.232.7.0/24"}))
+    result = subprocess.run(daemon.argv(), capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "invalid bip '10.232.7.0/24'" in result.stderr
