@@ -74,3 +74,57 @@ def parse_bytes(text: str) -> int:
     if match is None:
         raise InvalidArgument(f"invalid size: '{text}'")
     return int(float(match.group(1)) * _BINARY[match.group(2).lower()])
+
+
+# --- Go durations (time.Duration): health check flags and messages ----------------------
+
+_GO_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
+             "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+_GO_PART = re.compile(r"(\d*)(?:\.(\d*))?([a-zµμ]*)")
+
+
+def _decimal(value: int, unit: int) -> str:
+    whole, fraction = divmod(value, unit)
+    digits = str(fraction).rjust(len(str(unit)) - 1, "0").rstrip("0")
+    return f"{whole}.{digits}" if digits else str(whole)
+
+
+def go_duration(ns: int) -> str:
+    """Go's Duration.String: "30s", "1m30s", "1h0m0s", "500ms", "1.5µs", "0s"."""
+    if ns == 0:
+        return "0s"
+    sign, ns = ("-" if ns < 0 else ""), abs(ns)
+    if ns < 1_000_000_000:
+        unit, size = next((u, s) for u, s in (("ms", 10**6), ("µs", 10**3), ("ns", 1)) if ns >= s)
+        return sign + _decimal(ns, size) + unit
+    hours, rest = divmod(ns, _GO_UNITS["h"])
+    minutes, rest = divmod(rest, _GO_UNITS["m"])
+    seconds = _decimal(rest, _GO_UNITS["s"]) + "s"
+    if hours:
+        return f"{sign}{hours}h{minutes}m{seconds}"
+    return f"{sign}{minutes}m{seconds}" if minutes else sign + seconds
+
+
+def parse_go_duration(text: str) -> int:
+    """Go's time.ParseDuration, in nanoseconds: "1.5s", "1m30s", "250ms", "0"."""
+    body = text[1:] if text[:1] in ("-", "+") else text
+    if body == "0":
+        return 0
+    if not body:
+        raise InvalidArgument(f'time: invalid duration "{text}"')
+    total, at = 0, 0
+    while at < len(body):
+        match = _GO_PART.match(body, at)
+        whole, fraction, unit = match.group(1), match.group(2), match.group(3)
+        if not (whole or fraction) or match.end() == at:
+            raise InvalidArgument(f'time: invalid duration "{text}"')
+        if not unit:
+            raise InvalidArgument(f'time: missing unit in duration "{text}"')
+        if unit not in _GO_UNITS:
+            raise InvalidArgument(f'time: unknown unit "{unit}" in duration "{text}"')
+        scale = _GO_UNITS[unit]
+        total += int(whole or 0) * scale
+        if fraction:
+            total += int(fraction) * scale // 10 ** len(fraction)
+        at = match.end()
+    return -total if text.startswith("-") else total

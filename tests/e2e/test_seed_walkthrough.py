@@ -162,3 +162,19 @@ def test_images_and_rmi_refused_while_a_container_uses_the_image(sh: Cli, debian
         assert "debian" not in sh.out("images")
     finally:
         debian.restore()
+
+
+def test_a_host_directory_outlives_the_container(sh: Cli, tmp_path) -> None:
+    # Section 10: `docker run --rm -ti -v ~/dserver03_datos:/var/datos debian /bin/bash`,
+    # typed at a shell (which expands the ~), a file written there, the container gone.
+    import shlex
+
+    line = shlex.join(sh.command("run", "--rm", "-ti")) + " -v ~/dserver03_datos:/var/datos debian /bin/bash"
+    with Terminal(["sh", "-c", line], env={**sh.env, "HOME": str(tmp_path)}) as terminal:
+        terminal.expect(ROOT_PROMPT)
+        terminal.send("echo gardado > /var/datos/proba.txt")
+        terminal.expect(ROOT_PROMPT)
+        terminal.send("exit")
+        assert terminal.wait() == 0
+    assert sh.out("ps", "-aq") == "", "--rm removed the container"
+    assert (tmp_path / "dserver03_datos" / "proba.txt").read_text() == "gardado\n"

@@ -16,7 +16,7 @@ TYPE_CHECKING = False  # typing costs the CLI milliseconds at start-up; annotati
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["add_create_flags", "create_body", "parse_env", "restart_policy"]
+__all__ = ["add_create_flags", "create_body", "healthcheck", "parse_env", "restart_policy"]
 
 
 def add_create_flags(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,7 @@ def add_create_flags(parser: argparse.ArgumentParser) -> None:
     a("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
     a("--rm", action="store_true", help="Automatically remove the container when it exits")
     a("--name", help="Assign a name to the container")
+    a("--platform", default=None, help="Set platform if server is multi-platform capable")
     a("-e", "--env", action="append", default=[], help="Set environment variables")
     a("--env-file", action="append", default=[], help="Read in a file of environment variables")
     a("-w", "--workdir", default="", help="Working directory inside the container")
@@ -64,6 +65,15 @@ def add_create_flags(parser: argparse.ArgumentParser) -> None:
     a("--dns", action="append", default=[], help="Set custom DNS servers")
     a("--dns-search", action="append", default=[], help="Set custom DNS search domains")
     a("--dns-option", action="append", default=[], help="Set DNS options")
+    a("--health-cmd", default="", help="Command to run to check health")
+    a("--health-interval", default="0s", help="Time between running the check (ms|s|m|h)")
+    a("--health-timeout", default="0s", help="Maximum time to allow one check to run (ms|s|m|h)")
+    a("--health-retries", type=int, default=0, help="Consecutive failures needed to report unhealthy")
+    a("--health-start-period", default="0s",
+      help="Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)")
+    a("--health-start-interval", default="0s",
+      help="Time between running the check during the start period (ms|s|m|h)")
+    a("--no-healthcheck", action="store_true", help="Disable any container-specified HEALTHCHECK")
     a("image", help="IMAGE")
     a("command", nargs=argparse.REMAINDER, help="COMMAND [ARG...]")
 
@@ -296,6 +306,50 @@ def create_body(
         body["StopSignal"] = args.stop_signal
     if args.stop_timeout is not None:
         body["StopTimeout"] = args.stop_timeout
+    health = healthcheck(args)
+    if health is not None:
+        body["Healthcheck"] = health
+    return body
+
+
+_HEALTH_DURATIONS = (
+    ("Interval", "health_interval"),
+    ("Timeout", "health_timeout"),
+    ("StartPeriod", "health_start_period"),
+    ("StartInterval", "health_start_interval"),
+)
+
+
+def healthcheck(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Config.Healthcheck as docker's CLI builds it from --health-* and --no-healthcheck:
+    None when no flag is given, zero values left out."""
+    from estiba.units import parse_go_duration
+
+    durations = {}
+    for key, attr in _HEALTH_DURATIONS:
+        flag = "--" + attr.replace("_", "-")
+        try:
+            durations[key] = parse_go_duration(getattr(args, attr, "0s") or "0s")
+        except InvalidArgument as exc:
+            value = getattr(args, attr)
+            raise InvalidArgument(f'invalid argument "{value}" for "{flag}" flag: {exc}') from None
+    cmd, retries = getattr(args, "health_cmd", ""), getattr(args, "health_retries", 0)
+    given = bool(cmd) or retries != 0 or any(durations.values())
+    if getattr(args, "no_healthcheck", False):
+        if given:
+            raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
+        return {"Test": ["NONE"]}
+    if not given:
+        return None
+    for key, attr in _HEALTH_DURATIONS:
+        if durations[key] < 0:
+            raise InvalidArgument(f"--{attr.replace('_', '-')} cannot be negative")
+    if retries < 0:
+        raise InvalidArgument("--health-retries cannot be negative")
+    body: dict[str, Any] = {"Test": ["CMD-SHELL", cmd]} if cmd else {}
+    body.update({key: value for key, value in durations.items() if value})
+    if retries:
+        body["Retries"] = retries
     return body
 
 

@@ -149,15 +149,18 @@ def push_image(client: Any, name: str) -> None:
 
 
 def ensure_image(client: Any, project: Project, service_name: str, *, build: bool | None = None,
-                 progress: Any = None, out: TextIO | None = None) -> str:
+                 pull: str | None = None, progress: Any = None, out: TextIO | None = None) -> str:
     """The service's image ID, building or pulling it first when needed: `build=True`
     (--build) always builds a buildable service, `build=False` (--no-build) never does;
     otherwise a missing image is built when the service can be, pulled when not
-    (pull_policy always/never/missing/build as compose)."""
+    (pull_policy always/never/missing/build as compose; `pull`, `up --pull`, overrides it)."""
     service = project.services[service_name]
     name = image_name(project, service_name)
-    policy = service.get("pull_policy") or "missing"
+    policy = pull or service.get("pull_policy") or "missing"
     buildable = bool(service.get("build"))
+    if buildable and build is False and not service.get("image") and image_id(client, name) is None:
+        raise NotFound(f"image {name} of service {service_name} is not built and --no-build was given",
+                       hint="build it with `estiba compose build` or drop --no-build")
     if buildable and (build or policy == "build"):
         if build is not False:
             return _built(client, project, service_name, progress, out)

@@ -5,7 +5,9 @@ plus one, a colour per container cycling through compose's rainbow.
 A LogPrinter follows each container in a thread of its own (GET /containers/{id}/logs,
 demuxing the 8-byte frames, or the raw stream of a TTY container); `add` takes a
 container at any time (for `up`, when one is recreated after the printer began), `wait`
-returns when every stream has ended or `stop` is set.
+returns when every stream has ended or `stop` is set, `wait_for` when one container's has.
+`reserve` makes names known before their containers exist, so that prefixes are padded to
+the longest from the first line (compose pads to its project's longest container name).
 """
 
 from __future__ import annotations
@@ -76,11 +78,20 @@ class LogPrinter:
         self._lock = threading.Lock()
         self._colours: dict[str, str] = {}
         self._threads: dict[str, threading.Thread] = {}
+        self._live: set[str] = set()  # containers whose stream is being read
         self._ended_at: dict[str, float] = {}
         self._responses: set[Any] = set()
         self._changed = threading.Condition(self._lock)
 
     # --- public -------------------------------------------------------------------------
+
+    def reserve(self, *names: str) -> None:
+        """Display names (`web-1`) of containers to come: the prefixes are padded to them,
+        and their colours taken in this order, from the first line on."""
+        with self._lock:
+            for name in names:
+                if name not in self._colours:
+                    self._colours[name] = RAINBOW[len(self._colours) % len(RAINBOW)]
 
     def add(self, *containers: dict) -> None:
         """Follow containers (GET /containers/json entries or inspect documents); all their
@@ -104,6 +115,7 @@ class LogPrinter:
                 thread = threading.Thread(target=self._follow, args=(ident, name, params),
                                           name=f"logs-{name}", daemon=True)
                 self._threads[ident] = thread
+                self._live.add(ident)
                 thread.start()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -118,6 +130,20 @@ class LogPrinter:
                 self._changed.wait(0.2 if left is None else min(left, 0.2))
         if self.stop.is_set():
             self.close()
+        return True
+
+    def wait_for(self, ident: str, timeout: float | None = None) -> bool:
+        """Until container `ident`'s stream ended (its last lines written) or `stop` is
+        set; False when `timeout` passed first. True at once for one never followed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while not self.stop.is_set():
+                if ident not in self._live:
+                    return True
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._changed.wait(0.2 if left is None else min(left, 0.2))
         return True
 
     def close(self) -> None:
@@ -144,6 +170,7 @@ class LogPrinter:
         finally:
             with self._lock:
                 self._ended_at[ident] = time.time()
+                self._live.discard(ident)
                 self._changed.notify_all()
 
     def _stream(self, ident: str, name: str, params: dict) -> None:

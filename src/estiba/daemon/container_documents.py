@@ -12,6 +12,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from estiba.engine.health import Health, health_text
 from estiba.engine.states import State
 from estiba.engine.store import ZERO_TIME, ContainerRecord
 from estiba.images.model import EMPTY_CONTAINER_CONFIG
@@ -48,7 +49,9 @@ def status_text(record: ContainerRecord, now_ns: int | None = None) -> str:
     now_ns = time.time_ns() if now_ns is None else now_ns
     if record.state in (State.RUNNING, State.PAUSED):
         up = human_duration((now_ns - parse_rfc3339_ns(record.started_at)) / 1e9)
-        return f"Up {up}" + (" (Paused)" if record.state is State.PAUSED else "")
+        if record.state is State.PAUSED:
+            return f"Up {up} (Paused)"
+        return f"Up {up}" + health_text(Health.from_api(record.health))
     if record.state is State.EXITED:
         ago = human_duration((now_ns - parse_rfc3339_ns(record.finished_at)) / 1e9)
         return f"Exited ({record.exit_code}) {ago} ago"
@@ -113,6 +116,7 @@ def inspect_document(record: ContainerRecord, *, log_path: str, resolv_conf: str
             "Error": record.error,
             "StartedAt": record.started_at,
             "FinishedAt": record.finished_at,
+            **({"Health": Health.from_api(record.health).to_api()} if record.health else {}),
         },
         "Image": record.image_id,
         "ResolvConfPath": resolv_conf,

@@ -313,6 +313,7 @@ class ContainerFiles(ContainerSnapshots):
         from estiba.images.model import ContainerConfig, History
         from estiba.snapshots import layer_dirs
         from estiba.snapshots.commit import layer_from_upper_without
+        from estiba.snapshots.frozen import own_view
 
         with contextlib.ExitStack() as undo:
             if options.pause and record.state is State.RUNNING:
@@ -321,8 +322,9 @@ class ContainerFiles(ContainerSnapshots):
             upper = layer_dirs(self.snapshots.mounts(record.id)).upper
             if upper is None:
                 raise Conflict(f"container {record.id} has no writable layer")
-            with layer_from_upper_without(upper, _HIDDEN) as stream:
-                layer, diff_id = import_tar(stream, self.images.content)
+            with own_view(self.snapshots, record.id) as dirs:  # frozen layers and upper as one
+                with layer_from_upper_without(dirs.upper, _HIDDEN) as stream:
+                    layer, diff_id = import_tar(stream, self.images.content)
         parent = self.images.get(record.image_id)
         parent_config = self.images.config(parent.id)
         source = dict(record.config)

@@ -7,6 +7,7 @@
     release          when the container stops: all of it released
     forget           when it is removed
     settings/summary NetworkSettings for inspect, Ports and Networks for ps
+    link_targets     for the DNS: the containers a container's HostConfig.Links name
 
 Network modes: bridge (the default) and user networks by name get a netns of ours; host
 shares the host's; none is the runtime's fresh netns with lo only; container:<name|id>
@@ -23,7 +24,7 @@ from typing import Any
 from estiba.engine.store import ContainerRecord
 from estiba.errors import Conflict, EstibaError, InvalidArgument, NotFound
 
-__all__ = ["ContainerNetwork", "Prepared"]
+__all__ = ["ContainerNetwork", "Prepared", "link_targets"]
 
 _NOT_OURS = ("host", "none")
 
@@ -47,6 +48,24 @@ def _names(record: ContainerRecord) -> tuple[str, ...]:
     if service and service not in names:
         names.append(service)
     return tuple(names)
+
+
+def link_targets(containers: Any, container_id: str) -> dict[str, str]:
+    """{alias: linked container id} of a container's links ("name:alias", or dockerd's
+    "/name:/linker/alias"); links to containers that are gone are left out."""
+    try:
+        links = containers.get(container_id).host_config.get("Links") or ()
+    except EstibaError:
+        return {}
+    targets = {}
+    for link in links:
+        name, _, alias = str(link).partition(":")
+        name = name.lstrip("/")
+        try:
+            targets[alias.rsplit("/", 1)[-1] or name] = containers.get(name).id
+        except EstibaError:
+            continue
+    return targets
 
 
 def _endpoint_id(network_id: str, container_id: str) -> str:

@@ -117,9 +117,11 @@ class ContainerOps:
         return await asyncio.to_thread(self._changes, record.id)
 
     def _changes(self, container_id: str) -> list[Change]:
-        from estiba.snapshots import mount_changes
+        from estiba.snapshots import changes
+        from estiba.snapshots.frozen import own_view
 
-        found = hide_mount_points(mount_changes(self.snapshots.mounts(container_id)))
+        with own_view(self.snapshots, container_id) as dirs:  # frozen layers and upper as one
+            found = hide_mount_points(changes(dirs.lowers, dirs.upper) if dirs.upper else [])
         return [Change(path, _KINDS[kind]) for kind, path in found]
 
     # --- stats ------------------------------------------------------------------------
@@ -218,8 +220,10 @@ class ContainerOps:
         return [with_sizes(d, *s) for d, s in zip(documents, sizes)]
 
     def _sizes(self, record: Any) -> tuple[int, int]:
+        from estiba.snapshots.frozen import own_usage
+
         try:
-            size_rw = self.snapshots.usage(record.id).size
+            size_rw = own_usage(self.snapshots, record.id).size  # frozen layers too
         except EstibaError:
             size_rw = 0
         try:

@@ -51,4 +51,6 @@ def stored_config(body: JSONObject, merged: ContainerConfig) -> dict[str, Any]:
         stored["ExposedPorts"] = {p: {} for p in merged.exposed_ports}
     if merged.volumes:
         stored["Volumes"] = {v: {} for v in merged.volumes}
+    if merged.healthcheck is not None:  # the image's HEALTHCHECK under the container's own
+        stored["Healthcheck"] = merged.healthcheck.to_api()
     return stored

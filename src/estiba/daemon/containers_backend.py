@@ -45,11 +45,13 @@ from estiba.daemon import rootfs
 from estiba.daemon.container_documents import inspect_document, summary_document
 from estiba.daemon.container_files import ContainerFiles
 from estiba.daemon.container_logs import log_chunks
+from estiba.daemon.container_namespaces import joined_namespaces
 from estiba.daemon.container_network import ContainerNetwork
 from estiba.daemon.container_ops import ContainerOps
 from estiba.daemon.pidwait import shim_exit
 from estiba.daemon.rootfs import ContainerPaths
 from estiba.daemon.container_setup import log_limits, runtime_path, stored_config
+from estiba.daemon.health import HealthChecks, health_at_start
 from estiba.daemon.sessions import LogOnlySession, SocketSession
 from estiba.engine.config import ContainerConfig, ImageConfig, parse_signal
 from estiba.engine.events import EventBus
@@ -109,6 +111,7 @@ class EngineContainers(ContainerOps, ContainerFiles):
         self._cancelled: set[str] = set()
         self._backoff: dict[str, Backoff] = {}
         self._started: dict[str, float] = {}
+        self.health = HealthChecks(self)  # one probing task per running checked container
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -173,6 +176,8 @@ class EngineContainers(ContainerOps, ContainerFiles):
             if record.state in (State.RUNNING, State.PAUSED):
                 self._exits[record.id] = asyncio.get_running_loop().create_future()
                 self._spawn_task(self._monitor(record.id))
+                if record.state is State.RUNNING:
+                    await self.health.adopt(record)
             elif record.state is State.REMOVING:
                 with contextlib.suppress(EstibaError):
                     await asyncio.to_thread(self._destroy, record)
@@ -198,11 +203,12 @@ class EngineContainers(ContainerOps, ContainerFiles):
         self, config: JSONObject, *, name: str | None, platform: str | None
     ) -> CreatedContainer:
         await self._restore()
-        record = await asyncio.to_thread(self._create, config, name)
+        record = await asyncio.to_thread(self._create, config, name, platform or "")
         self._publish("create", record)
         return CreatedContainer(record.id)
 
-    def _create(self, body: JSONObject, name: str | None) -> ContainerRecord:
+    def _create(self, body: JSONObject, name: str | None, platform: str = "") -> ContainerRecord:
+        from estiba.distribution.platforms import check_image_platform
         from estiba.images.layers import open_layer
         from estiba.snapshots import unpack_image_layers
 
@@ -210,7 +216,9 @@ class EngineContainers(ContainerOps, ContainerFiles):
         if not parsed.image:
             raise InvalidArgument("Config.Image: an image is required")
         image = self.images.get(parsed.image)  # NotFound: "No such image: x"
-        image_config = ImageConfig.from_oci(self.images.config(image.id).to_json().get("config"))
+        oci_config = self.images.config(image.id)
+        check_image_platform(oci_config.platform, platform, parsed.image)
+        image_config = ImageConfig.from_oci(oci_config.to_json().get("config"))
         merged = parsed.merged_with(image_config)
         host_config = dict(body.get("HostConfig") or {})
         host_config["Runtime"] = check_runtime(host_config.get("Runtime") or self.runtime_name)
@@ -247,11 +255,13 @@ class EngineContainers(ContainerOps, ContainerFiles):
 
     # --- start and the exit -----------------------------------------------------------
 
-    async def start_container(self, ref: str) -> None:
+    async def start_container(self, ref: str, *, defer_ports: bool = False) -> None:
         record = await self._get(ref)
         async with self._lock(record.id):
             record = await asyncio.to_thread(self.store.get, record.id)
             transition(record.state, Event.START, container_id=record.id, name=record.name)
+            if defer_ports:
+                self.network.defer_ports(record)
             # A client's start: restart policies count and back off from zero again.
             self._cancelled.discard(record.id)
             self._backoff.pop(record.id, None)
@@ -275,10 +285,11 @@ class EngineContainers(ContainerOps, ContainerFiles):
             raise
         record = await asyncio.to_thread(
             self.store.update_state, record.id, event, pid=pid, started_at=rfc3339_now(),
-            exit_code=0, error="", oom_killed=False, **changes,
+            exit_code=0, error="", oom_killed=False, health=health_at_start(record), **changes,
         )
         self._started[record.id] = time.monotonic()
         self._publish("start", record)
+        self.health.watch(record)
         self._spawn_task(self._monitor(record.id))
 
     def _start_created(self, record: ContainerRecord) -> int:
@@ -305,6 +316,8 @@ class EngineContainers(ContainerOps, ContainerFiles):
             undo.callback(rootfs.unmount_rootfs, paths.rootfs)
             # dockerd's default hostname: the short id, the host's own name with --network host.
             hostname = socket.gethostname() if host.network_mode == "host" else record.short_id
+            # The other container whose PID or IPC namespace this one joins must be running.
+            joined = joined_namespaces(host, self.store)
             # The netns, veths and published ports before the shim starts (estiba.network).
             network = self.network.prepare(record, hostname)
             undo.callback(self.network.release, record.id)
@@ -312,6 +325,7 @@ class EngineContainers(ContainerOps, ContainerFiles):
                 config.hostname or hostname, host.network_mode,
                 host_hosts=rootfs.read_host_file("/etc/hosts"),
                 host_resolv=rootfs.read_host_file("/etc/resolv.conf"),
+                extra_hosts=list(host.extra_hosts or ()),
             )
             files.update(network.etc_files)
             etc = rootfs.write_etc_files(paths, files)
@@ -319,7 +333,7 @@ class EngineContainers(ContainerOps, ContainerFiles):
                 ImageConfig(), config, host, rootfs=str(paths.rootfs), container_id=record.id,
                 hostname=hostname, etc_files=etc, init_path=None,
                 extra_mounts=self._volume_mounts(record),  # storage: volumes and binds
-                namespace_paths=network.namespace_paths,
+                namespace_paths={**network.namespace_paths, **joined},
             )
             write_bundle(paths.bundle, spec)
             log_config = host.log_config if hasattr(host, "log_config") else None
@@ -376,6 +390,7 @@ class EngineContainers(ContainerOps, ContainerFiles):
             status = await shim_exit(client.state_dir)
         except EstibaError as exc:
             status = {"exit_code": 255, "oom_killed": False, "finished_at": rfc3339_now(), "error": str(exc)}
+        await self.health.unwatch(container_id)  # probes end with the container
         await asyncio.to_thread(self._release, container_id, client)
         started = self._started.pop(container_id, None)
         ran_for = STABLE_RUN if started is None else time.monotonic() - started
@@ -490,17 +505,23 @@ class EngineContainers(ContainerOps, ContainerFiles):
         sig = parse_signal(signal or config.stop_signal or "SIGTERM")
         if timeout is None:
             timeout = config.stop_timeout if config.stop_timeout is not None else DEFAULT_STOP_TIMEOUT
+        await self.health.unwatch(record.id)  # a probe the stop kills is no failure
         await self._mark_stopped(record.id, cancel=True)
         client = self.shim(record.id)
         with contextlib.suppress(Conflict):
             await asyncio.to_thread(client.kill, sig)
+            self._publish("kill", record, signal=str(int(sig)))
         if record.state is State.PAUSED:
             with contextlib.suppress(EstibaError):
                 await asyncio.to_thread(self._freeze, record, False)
         if timeout < 0 or not await self._await_exit(record.id, timeout):
             with contextlib.suppress(Conflict):
                 await asyncio.to_thread(client.kill, signals.SIGKILL, all_processes=True)
+                self._publish("kill", record, signal=str(int(signals.SIGKILL)))
             await self._await_exit(record.id, RELEASE_TIMEOUT)
+        # dockerd's order, which `docker-compose events` and log followers see:
+        # kill (signal), die, stop.
+        self._publish("stop", record)
 
     async def _mark_stopped(self, container_id: str, *, cancel: bool) -> None:
         if cancel:
@@ -528,7 +549,10 @@ class EngineContainers(ContainerOps, ContainerFiles):
         # stays down); SIGKILL or the stop signal also cancels the restart of this exit.
         stop_signal = parse_signal(record.container_config().stop_signal or "SIGTERM")
         await self._mark_stopped(record.id, cancel=sig in (signals.SIGKILL, stop_signal))
+        if sig == signals.SIGKILL:
+            await self.health.unwatch(record.id)  # a probe the kill takes is no failure
         await asyncio.to_thread(self.shim(record.id).kill, sig)
+        self._publish("kill", record, signal=str(int(sig)))
         if sig == signals.SIGKILL:
             await self._await_exit(record.id, RELEASE_TIMEOUT)
 
@@ -537,6 +561,7 @@ class EngineContainers(ContainerOps, ContainerFiles):
         if record.running:
             await self.stop_container(record.id, timeout=timeout, signal=signal)
         await self.start_container(record.id)
+        self._publish("restart", await self._get(record.id))
 
     # --- pause ------------------------------------------------------------------------
 
@@ -558,7 +583,12 @@ class EngineContainers(ContainerOps, ContainerFiles):
     async def pause_container(self, ref: str) -> None:
         record = await self._get(ref)
         transition(record.state, Event.PAUSE, container_id=record.id, name=record.name)
-        await asyncio.to_thread(self._freeze, record, True)
+        await self.health.unwatch(record.id)  # no probe frozen halfway: paused, none runs
+        try:
+            await asyncio.to_thread(self._freeze, record, True)
+        except EstibaError:
+            self.health.watch(record)
+            raise
         record = await asyncio.to_thread(self.store.update_state, record.id, Event.PAUSE)
         self._publish("pause", record)
 
@@ -568,6 +598,7 @@ class EngineContainers(ContainerOps, ContainerFiles):
         await asyncio.to_thread(self._freeze, record, False)
         record = await asyncio.to_thread(self.store.update_state, record.id, Event.UNPAUSE)
         self._publish("unpause", record)
+        self.health.watch(record)
 
     # --- remove -----------------------------------------------------------------------
 
@@ -589,6 +620,7 @@ class EngineContainers(ContainerOps, ContainerFiles):
             self._cancelled.add(container_id)
             record = await self._cancel_restart(record)
             if record.running:
+                await self.health.unwatch(record.id)
                 with contextlib.suppress(Conflict):
                     await asyncio.to_thread(self.shim(record.id).kill, signals.SIGKILL, all_processes=True)
                 if record.state is State.PAUSED:
@@ -706,10 +738,13 @@ class EngineContainers(ContainerOps, ContainerFiles):
             raise InvalidArgument(f'configured logging driver "{log_config}" does not support reading')
 
         def running() -> bool:
+            # dockerd ends a follow with the run it followed, even when a restart policy
+            # starts the container again: docker-compose then prints "exited with code".
             try:
-                return self.store.get(record.id).running
+                current = self.store.get(record.id)
             except NotFound:
                 return False
+            return current.state in (State.RUNNING, State.PAUSED) and current.started_at == record.started_at
 
         chunks = log_chunks(str(self.paths(record.id).log_path), options, running)
         return Output(tty=config.tty, chunks=chunks)

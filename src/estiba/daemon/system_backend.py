@@ -236,7 +236,9 @@ class HostSystemBackend:
 
                 self._snapshotter = OverlaySnapshotter(self.data_root / "snapshots")
         try:
-            return int(self._snapshotter.usage(container_id).size)
+            from estiba.snapshots.frozen import own_usage
+
+            return int(own_usage(self._snapshotter, container_id).size)  # frozen layers too
         except (EstibaError, OSError):
             return 0  # no snapshot (being removed): nothing written that df could count
 

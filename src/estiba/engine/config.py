@@ -38,6 +38,7 @@ class HealthConfig:
     timeout: int = 0
     retries: int = 0
     start_period: int = 0
+    start_interval: int = 0
 
     @classmethod
     def from_api(cls, fields: Fields) -> HealthConfig | None:
@@ -49,15 +50,26 @@ class HealthConfig:
             timeout=fields.integer("Timeout"),
             retries=fields.integer("Retries"),
             start_period=fields.integer("StartPeriod"),
+            start_interval=fields.integer("StartInterval"),
         )
         # dockerd's validateHealthCheck, with its messages (the minimum is 1ms).
-        for name in ("Interval", "Timeout", "StartPeriod"):
+        for name in ("Interval", "Timeout", "StartPeriod", "StartInterval"):
             value = fields.integer(name)
             if value != 0 and value < 1_000_000:
                 raise InvalidArgument(f"{name} in Healthcheck cannot be less than 1ms")
         if health.retries < 0:
             raise InvalidArgument("Retries in Healthcheck cannot be negative")
         return health
+
+    def to_api(self) -> dict[str, Any]:
+        """The Healthcheck object as dockerd writes it (zero fields omitted)."""
+        document: dict[str, Any] = {"Test": list(self.test)} if self.test else {}
+        for key, value in (("Interval", self.interval), ("Timeout", self.timeout),
+                           ("StartPeriod", self.start_period), ("StartInterval", self.start_interval),
+                           ("Retries", self.retries)):
+            if value:
+                document[key] = value
+        return document
 
 
 @dataclass(frozen=True)
@@ -233,6 +245,7 @@ def _merge_health(own: HealthConfig | None, image: HealthConfig | None) -> Healt
         timeout=own.timeout or image.timeout,
         retries=own.retries or image.retries,
         start_period=own.start_period or image.start_period,
+        start_interval=own.start_interval or image.start_interval,
     )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from estiba.engine.config import ContainerConfig
+from estiba.engine.health import HEALTH_STATUSES
 from estiba.engine.names import random_name, short_id, validate_name
 from estiba.engine.states import Event, State, is_running, transition
 from estiba.errors import Conflict, InvalidArgument, NotFound, SystemFault, Unsupported
@@ -66,7 +67,8 @@ CREATE TABLE IF NOT EXISTS containers (
     restart_count INTEGER NOT NULL,
     state_dir TEXT NOT NULL,
     labels TEXT NOT NULL,
-    manually_stopped INTEGER NOT NULL DEFAULT 0
+    manually_stopped INTEGER NOT NULL DEFAULT 0,
+    health TEXT
 );
 CREATE TABLE IF NOT EXISTS execs (
     id TEXT PRIMARY KEY,
@@ -111,6 +113,9 @@ class ContainerRecord:
     # dockerd's HasBeenManuallyStopped: a stop or kill by a client, until the next start;
     # restart policies "always" (while the daemon runs) and "unless-stopped" honour it.
     manually_stopped: bool = False
+    # State.Health as the API shows it (estiba.engine.health.Health.to_api()); None for a
+    # container whose check has never run (no check, or never started).
+    health: dict[str, Any] | None = None
 
     @property
     def api_name(self) -> str:
@@ -153,6 +158,7 @@ class ListFilters:
     labels: tuple[str, ...] = ()
     ancestors: tuple[str, ...] = ()
     exited: tuple[int, ...] = ()
+    health: tuple[str, ...] = ()
     before: str | None = None
     since: str | None = None
 
@@ -182,6 +188,9 @@ class ListFilters:
                 exited.append(int(value))
             except ValueError:
                 raise InvalidArgument(f"invalid filter 'exited={value}'") from None
+        for value in values.get("health", ()):
+            if value not in HEALTH_STATUSES:
+                raise InvalidArgument(f"Unrecognised filter value for health: {value}")
         return cls(
             status=tuple(status),
             names=tuple(values.get("name", ())),
@@ -189,6 +198,7 @@ class ListFilters:
             labels=tuple(values.get("label", ())),
             ancestors=tuple(values.get("ancestor", ())),
             exited=tuple(exited),
+            health=tuple(values.get("health", ())),
             before=values["before"][-1] if values.get("before") else None,
             since=values["since"][-1] if values.get("since") else None,
         )
@@ -198,7 +208,7 @@ _ACCEPTED_FILTERS = frozenset(
     "ancestor before exited health id is-task label name network publish expose since"
     " status volume".split()
 )
-_UNSUPPORTED_FILTERS = frozenset("health is-task network publish expose volume".split())
+_UNSUPPORTED_FILTERS = frozenset("is-task network publish expose volume".split())
 _MUTABLE = frozenset(f.name for f in fields(ContainerRecord)) - {"id", "name", "created", "state"}
 _EXEC_REFUSALS = {
     State.PAUSED: "Container {} is paused, unpause the container before exec",
@@ -503,6 +513,8 @@ def _matches(record: ContainerRecord, f: ListFilters, ancestors: set[str] | None
         return False
     if not all(_label_matches(want, record.labels) for want in f.labels):
         return False
+    if f.health and (record.health or {}).get("Status", "none") not in f.health:
+        return False
     if f.ancestors:
         if ancestors is not None:
             return record.image_id in ancestors
@@ -551,6 +563,7 @@ def _record(row: sqlite3.Row) -> ContainerRecord:
     values = {f.name: row[f.name] for f in fields(ContainerRecord)}
     for name in ("config", "host_config", "labels"):
         values[name] = json.loads(values[name])
+    values["health"] = json.loads(values["health"]) if values["health"] else None
     return ContainerRecord(
         **values
         | {
@@ -573,6 +586,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     have = {row["name"] for row in db.execute("PRAGMA table_info(containers)")}
     if "manually_stopped" not in have:
         db.execute("ALTER TABLE containers ADD COLUMN manually_stopped INTEGER NOT NULL DEFAULT 0")
+    if "health" not in have:
+        db.execute("ALTER TABLE containers ADD COLUMN health TEXT")
 
 
 def _open_db(path: str | os.PathLike[str]) -> sqlite3.Connection:

@@ -110,10 +110,50 @@ def diff_id_of(stream: BinaryIO) -> tuple[str, int]:
     return "sha256:" + digest.hexdigest(), size
 
 
+def diff_id_and_files_size(stream: BinaryIO) -> tuple[str, int]:
+    """(sha256 digest of the uncompressed tar inside `stream`, the size of its files once
+    unpacked). The size is Docker's (overlay2 measures the unpacked layer directory): the
+    bytes of regular files and the target lengths of symlinks; a directory, a hardlink and
+    a device count nothing. A blob that is no tar counts its bytes."""
+    hashing = _Counting(uncompressed(stream))
+    size = 0
+    try:
+        try:
+            with tarfile.open(fileobj=hashing, mode="r|") as tar:  # type: ignore[call-overload]
+                for member in tar:
+                    if member.isreg():
+                        size += member.size
+                    elif member.issym():
+                        size += len(os.fsencode(member.linkname))
+        except tarfile.TarError:
+            size = -1
+        while hashing.read(CHUNK):
+            pass
+    except (EOFError, OSError, lzma.LZMAError) as exc:
+        raise InvalidArgument(f"corrupt compressed layer ({exc})") from exc
+    return "sha256:" + hashing.digest.hexdigest(), size if size >= 0 else hashing.count
+
+
+class _Counting:
+    """A reader that hashes and counts what is read through it."""
+
+    def __init__(self, reader: BinaryIO) -> None:
+        self._reader = reader
+        self.digest = hashlib.sha256()
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._reader.read(size)
+        self.digest.update(chunk)
+        self.count += len(chunk)
+        return chunk
+
+
 def unpacked_size(content: ContentStore, layer: Descriptor, diff_id: str) -> int:
-    """The size of the layer's tar, after checking that it is the tar `diff_id` names."""
+    """The size of the layer's files unpacked (`diff_id_and_files_size`), after checking
+    that it is the tar `diff_id` names."""
     with content.open(layer.digest) as reader:
-        got, size = diff_id_of(reader)
+        got, size = diff_id_and_files_size(reader)
     if got != diff_id:
         raise InvalidArgument(
             f"layer {layer.digest} does not unpack to its diff_id: expected {diff_id}, got {got}"

@@ -301,9 +301,7 @@ class ImageStore:
                 sizes[layer.digest] = row[0]
             elif known is not None and known[0] == diff_id:
                 sizes[layer.digest] = known[1]
-            elif layer.digest == diff_id:  # an uncompressed layer: verified when written
-                sizes[layer.digest] = self.content.info(layer.digest).size
-            else:
+            else:  # an uncompressed layer is read too: its files' size, not its tar's
                 sizes[layer.digest] = unpacked_size(self.content, layer, diff_id)
         return sizes
 

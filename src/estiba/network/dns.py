@@ -2,8 +2,10 @@
 
 One server per network, on the network's gateway address, port 53, UDP and TCP. A
 container name, network alias or compose service name of that network answers with the
-addresses of every matching container; any other name is forwarded to the host's
-resolvers (/etc/resolv.conf). The default bridge network has none (Docker's behaviour).
+addresses of every matching container; so does, for the linking container only, the
+alias of a link (`--link other:alias`, compose's `links:`). Any other name is forwarded to
+the host's resolvers (/etc/resolv.conf). The default bridge network has none (Docker's
+behaviour).
 
 `answer` is the name logic, pure: a query in, a reply out (None: forward it). The servers
 run on an event loop in a thread of their own, so the (threaded) manager and the tests
@@ -24,12 +26,15 @@ from pathlib import Path
 
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
-__all__ = ["DnsService", "Lookup", "answer", "host_nameservers"]
+__all__ = ["ClientLookup", "DnsService", "Lookup", "answer", "host_nameservers"]
 
 log = logging.getLogger(__name__)
 
 # name (lower case, no trailing dot) -> the addresses of the containers that have it
 Lookup = Callable[[], Mapping[str, Sequence[IPv4Address]]]
+# The names only the client at this address sees (the aliases of its links): they win
+# over the network's own names for that client.
+ClientLookup = Callable[[str], Mapping[str, Sequence[IPv4Address]]]
 TTL = 600
 _FORWARD_TIMEOUT = 3.0
 
@@ -73,7 +78,7 @@ class _Udp(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         async def reply() -> None:
-            out = await self.server.resolve(data, tcp=False)
+            out = await self.server.resolve(data, tcp=False, client=addr[0])
             if out and self.transport is not None:
                 self.transport.sendto(out, addr)
 
@@ -81,9 +86,13 @@ class _Udp(asyncio.DatagramProtocol):
 
 
 class _NetworkServer:
-    def __init__(self, address: str, lookup: Lookup, upstream: Callable[[], list[str]]) -> None:
+    def __init__(
+        self, address: str, lookup: Lookup, upstream: Callable[[], list[str]],
+        client_lookup: ClientLookup | None = None,
+    ) -> None:
         self.address = address
         self.lookup = lookup
+        self.client_lookup = client_lookup
         self.upstream = upstream
         self.closers: list[Callable[[], None]] = []
 
@@ -112,10 +121,12 @@ class _NetworkServer:
         self.closers.clear()
 
     async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        client = peer[0] if peer else ""
         try:
             while True:
                 size = struct.unpack("!H", await reader.readexactly(2))[0]
-                out = await self.resolve(await reader.readexactly(size), tcp=True)
+                out = await self.resolve(await reader.readexactly(size), tcp=True, client=client)
                 if not out:
                     break
                 writer.write(struct.pack("!H", len(out)) + out)
@@ -125,13 +136,16 @@ class _NetworkServer:
         finally:
             writer.close()
 
-    async def resolve(self, data: bytes, *, tcp: bool) -> bytes | None:
+    async def resolve(self, data: bytes, *, tcp: bool, client: str = "") -> bytes | None:
         try:
             query = DNSRecord.parse(data)
         except Exception:  # noqa: BLE001 - garbage from the network: no reply
             return None
         try:
-            reply = answer(query, self.lookup())
+            names = self.lookup()
+            if self.client_lookup is not None and client:
+                names = {**names, **self.client_lookup(client)}
+            reply = answer(query, names)
         except Exception:  # noqa: BLE001 - the store went away: SERVFAIL, not silence
             log.exception("dns: lookup failed")
             reply = query.reply()
@@ -187,10 +201,12 @@ class DnsService:
                 self._loop = loop
             return self._loop
 
-    def serve(self, network_id: str, address: str, lookup: Lookup) -> None:
+    def serve(
+        self, network_id: str, address: str, lookup: Lookup, client_lookup: ClientLookup | None = None
+    ) -> None:
         """Serve the network's names on address:53 (replacing a server already there)."""
         self.stop(network_id)
-        server = _NetworkServer(address, lookup, lambda: host_nameservers(self.resolv_conf))
+        server = _NetworkServer(address, lookup, lambda: host_nameservers(self.resolv_conf), client_lookup)
         future = asyncio.run_coroutine_threadsafe(server.start(self.port), self._running_loop())
         future.result(10)
         self._servers[network_id] = server

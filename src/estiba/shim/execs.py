@@ -41,6 +41,8 @@ class ExecRunner:
     def get(self, exec_id: str) -> "Job":
         job = self.by_id.get(exec_id)
         if job is None:
+            if os.path.exists(self._path(exec_id, "json")):  # ended, and let go of
+                raise Conflict(f"exec {exec_id} is not running")
             raise NotFound(f"no exec {exec_id!r} in container {self.monitor.spec.container_id}")
         return job
 
@@ -94,9 +96,12 @@ class ExecRunner:
             monitor._attach(sock, attach, io, greeting=greeting)
 
     def ended(self, job: "Job") -> None:
-        """The process exited and its output is drained: record it."""
+        """The process exited and its output is drained: record it, and let go of it (the
+        record answers from now on), so that frequent execs (health probes) pile nothing up."""
         statedir.write_json(self._path(job.exec_id, "json"), _record(exit_code(job.status), job.pid, ""))
         self._forget_files(job.exec_id)
+        if self.by_id.get(job.exec_id) is job:
+            del self.by_id[job.exec_id]
 
     def _forget_files(self, exec_id: str) -> None:
         for suffix in ("process.json", "pid"):

@@ -4,7 +4,8 @@ The contract is `Snapshotter` (containerd's lifecycle: prepare, view, mounts, co
 remove, stat, usage, walk); `OverlaySnapshotter` implements it and only *returns* mounts,
 which `mount_all`/`unmount` perform. Layers go in with `apply_layer` and
 `unpack_image_layers` (once per chain id) and come out with `changes`, `layer_from_upper`
-and `export`. Names are re-exported lazily: importing this package costs nothing.
+and `export`. `estiba.snapshots.frozen` freezes a container's writable layer in place for
+its snapshots and copies. Names are re-exported lazily: importing this package costs nothing.
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
 """Container snapshots (LXD's `lxc snapshot`): which exist, and where their files are.
 
     <root>/catalog.db                      SQLite (WAL): one row per snapshot
-    <root>/<container id>/<name>/fs        the container's writable layer at that moment
     <root>/<container id>/<name>/volumes/<volume>   its volumes' data (--include-volumes)
+    <root>/<container id>/<name>/fs        the writable layer copied (catalogs made before
+                                           frozen layers; `layer` is '' in their rows)
+
+A snapshot's files are a frozen layer of the overlay snapshotter, named in the row's
+`layer` (see `estiba.snapshots.frozen`): the catalog names it, the snapshotter keeps it.
 
 A snapshot's directory is built as `new-*` beside it and renamed into place inside the
 transaction that adds its row; a removed one is renamed to `rm-*` in the transaction
@@ -43,9 +47,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     labels      TEXT NOT NULL,
     volumes     TEXT NOT NULL DEFAULT '[]',
     size        INTEGER NOT NULL DEFAULT 0,
+    layer       TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (container, name)
 );
 """
+_COLUMNS = "container, name, created, image_id, config, host_config, labels, volumes, size, layer"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -68,6 +74,7 @@ class ContainerSnapshot:
     labels: dict[str, str] = field(default_factory=dict)
     volumes: tuple[str, ...] = ()
     size: int = 0
+    layer: str = ""  # the frozen layer with its files ('' in an old catalog: `fs` beside)
 
 
 class SnapshotCatalog:
@@ -80,6 +87,9 @@ class SnapshotCatalog:
         self._db = sqlite3.connect(self.root / "catalog.db", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(snapshots)")}
+        if "layer" not in columns:  # a catalog from before frozen layers
+            self._db.execute("ALTER TABLE snapshots ADD COLUMN layer TEXT NOT NULL DEFAULT ''")
         self.cleanup()
 
     def close(self) -> None:
@@ -96,18 +106,26 @@ class SnapshotCatalog:
     def list(self, container: str) -> list[ContainerSnapshot]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM snapshots WHERE container = ? ORDER BY created, name", (container,)
+                f"SELECT {_COLUMNS} FROM snapshots WHERE container = ? ORDER BY created, name",
+                (container,),
             ).fetchall()
         return [_snapshot(row) for row in rows]
 
     def get(self, container: str, name: str) -> ContainerSnapshot:
         with self._lock:
             row = self._db.execute(
-                "SELECT * FROM snapshots WHERE container = ? AND name = ?", (container, name)
+                f"SELECT {_COLUMNS} FROM snapshots WHERE container = ? AND name = ?",
+                (container, name),
             ).fetchone()
         if row is None:
             raise NotFound(f"No such snapshot: {name}")
         return _snapshot(row)
+
+    def layers(self) -> set[str]:
+        """The frozen layers some snapshot (of any container) names."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT layer FROM snapshots WHERE layer != ''")
+            return {row[0] for row in rows}
 
     def next_name(self, container: str) -> str:
         """LXD's automatic names: snap0, snap1, ..."""
@@ -134,10 +152,11 @@ class SnapshotCatalog:
                 ).fetchone():
                     raise Conflict(f"snapshot {snapshot.name} already exists")
                 db.execute(
-                    "INSERT INTO snapshots VALUES (?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO snapshots ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (snapshot.container, snapshot.name, snapshot.created, snapshot.image_id,
                      json.dumps(snapshot.config), json.dumps(snapshot.host_config),
-                     json.dumps(snapshot.labels), json.dumps(list(snapshot.volumes)), size),
+                     json.dumps(snapshot.labels), json.dumps(list(snapshot.volumes)), size,
+                     snapshot.layer),
                 )  # fmt: skip
                 os.rename(staging, parent / snapshot.name)
                 fsync_dir(parent)
@@ -184,9 +203,9 @@ class SnapshotCatalog:
 
 
 def _snapshot(row: tuple[Any, ...]) -> ContainerSnapshot:
-    container, name, created, image_id, config, host_config, labels, volumes, size = row
+    container, name, created, image_id, config, host_config, labels, volumes, size, layer = row
     return ContainerSnapshot(
         container=container, name=name, created=created, image_id=image_id,
         config=json.loads(config), host_config=json.loads(host_config),
-        labels=json.loads(labels), volumes=tuple(json.loads(volumes)), size=size,
+        labels=json.loads(labels), volumes=tuple(json.loads(volumes)), size=size, layer=layer,
     )  # fmt: skip

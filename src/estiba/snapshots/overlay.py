@@ -5,6 +5,10 @@ own layer) plus `<root>/snapshots/<id>/work` (overlay's workdir, active snapshot
 It never mounts: a snapshot without parents is a bind mount of its `fs`, a read-only view
 of one layer is a bind mount of that layer, anything else is an overlay mount.
 
+Beyond the contract, for cheap container snapshots (`estiba.snapshots.frozen`): `freeze`
+commits an active snapshot in place and makes its key again, empty, on top; `reset`
+makes an active snapshot's key again, empty, over another parent; each in one transaction.
+
 Crash safety: a directory is made as `new-*`, renamed to its id and fsynced inside the
 metadata write transaction that adds its row; a removed one is renamed to `rm-<id>` in
 the transaction that deletes its row. At start, anything under `snapshots/` without a row
@@ -106,6 +110,58 @@ class OverlaySnapshotter:
             record = tx.get(key)
             usage = disk_usage(self._fs(record.id))
             tx.commit_active(key, name, usage, labels)
+
+    # --- Estiba's extensions for cheap container snapshots (not in the contract) -------
+
+    def freeze(self, key: str, name: str, *, labels: Mapping[str, str] | None = None) -> None:
+        """Commit the active snapshot `key` as `name` and make `key` again, empty, on top of
+        it: one transaction, so a crash leaves either the old or the new state. The layer
+        keeps its directory (O(1): no file is copied). Nothing may have `key` mounted: a
+        mount would go on writing into the now frozen layer."""
+        final: Path | None = None
+        try:
+            with self._store.write() as tx:
+                record = tx.get(key)
+                usage = disk_usage(self._fs(record.id))
+                tx.commit_active(key, name, usage, labels)
+                created = tx.create(Kind.ACTIVE, key, name, record.info.labels)
+                final = self._snapshots / str(created.id)
+                self._make_directory(created, final)
+        except BaseException:
+            if final is not None:
+                remove_tree(final)
+            raise
+        self._discard(self._snapshots / str(record.id) / "work")  # overlay's, unused from now
+
+    def reset(self, key: str, parent: str | None) -> None:
+        """Drop the active snapshot `key`'s layer and make `key` again, empty, over the
+        committed `parent` (a restore): one transaction, as `freeze`."""
+        final: Path | None = None
+        trash: Path | None = None
+        try:
+            with self._store.write() as tx:
+                old = tx.get(key)
+                if old.info.kind is not Kind.ACTIVE:
+                    raise InvalidArgument(f"snapshot {key} is {old.info.kind.value}, not active")
+                tx.remove(key)
+                created = tx.create(Kind.ACTIVE, key, parent, old.info.labels)
+                directory = self._snapshots / str(old.id)
+                trash = self._snapshots / f"rm-{old.id}"
+                os.rename(directory, trash)
+                final = self._snapshots / str(created.id)
+                self._make_directory(created, final)
+        except BaseException:
+            if final is not None:
+                remove_tree(final)
+            if trash is not None and trash.exists():
+                os.rename(trash, self._snapshots / str(old.id))
+            raise
+        self._discard(trash)
+
+    def layer_path(self, name: str) -> Path:
+        """The directory of a snapshot's own layer (read-only use for committed ones)."""
+        with self._store.read() as tx:
+            return self._fs(tx.get(name).id)
 
     def remove(self, key: str) -> None:
         directory: Path | None = None

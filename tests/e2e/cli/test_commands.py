@@ -240,6 +240,13 @@ RUN_FLAGS = [
         "--dns-option", "ndots:2",
         "busybox",
     ],
+    [
+        "--health-cmd", "wget -qO- localhost || exit 1", "--health-interval", "1m30s",
+        "--health-timeout", "500ms", "--health-retries", "4", "--health-start-period", "2s",
+        "busybox",
+    ],
+    ["--health-interval", "3s", "busybox"],
+    ["--no-healthcheck", "busybox"],
 ]
 
 
@@ -253,7 +260,7 @@ def _differences(ours: dict, theirs: dict, prefix: str = "") -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("flags", RUN_FLAGS, ids=["bare", "rm-entrypoint", "every-flag", "network"])
+@pytest.mark.parametrize("flags", RUN_FLAGS, ids=["bare", "rm-entrypoint", "every-flag", "network", "health", "health-timing", "no-healthcheck"])
 def test_create_body_matches_the_docker_clis(cli, flags):
     if not cli.has_docker:
         pytest.skip("the docker CLI is not installed")

@@ -91,6 +91,8 @@ def test_attached_up_returns_the_exit_code_with_abort_on_container_exit(compose)
     result = app.run("up", "--abort-on-container-exit", "--no-color", check=False)
     assert result.returncode == 3, result.stderr
     assert re.search(r"^job-1 +\| job done$", result.stdout, re.M), result.stdout
+    # Padded to the longest name of the project's containers (server-1) from the start.
+    assert "job-1     | job done\n" in result.stdout, result.stdout
     assert "job-1 exited with code 3" in result.stdout
     assert "Aborting on container exit..." in result.stdout
     assert f" Container {app.name}-server-1  Stopped" in result.stderr

@@ -51,7 +51,10 @@ def test_run_one_off_containers(compose):
     detached = app.run("run", "-d", "--no-deps", "--name", "custom-one-off", "web", "sleep", "30")
     assert detached.stdout == "custom-one-off\n"
     assert app.containers()["custom-one-off"]["State"] == "running"
-    app.run("down", "-v", "--remove-orphans", "-t", "0")  # one-offs go with the orphans, as compose
+    # One-off containers of the model's services go with them, as compose v2's down
+    # (no --remove-orphans needed), and so the project network can go too.
+    down = app.run("down", "-v", "-t", "0")
+    assert "custom-one-off  Removed" in down.stderr and "orphan" not in down.stderr
     assert app.objects() == before
 
 

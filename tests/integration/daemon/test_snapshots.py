@@ -29,6 +29,11 @@ def _sums(daemon: Estibad, name: str) -> bytes:
     return daemon.docker("exec", name, "sh", "-c", CHECKSUMS).stdout
 
 
+def _snapshotter_layers(daemon: Estibad) -> set[str]:
+    """The snapshot directories on disk (image layers, containers' upper and frozen layers)."""
+    return set(os.listdir(daemon.data_root / "snapshots" / "snapshots"))
+
+
 def test_snapshot_change_restore(busybox: Estibad) -> None:
     busybox.docker("run", "-d", "--name", "sn1", "-e", "MODE=first", "busybox", "sh", "-c", LOOP)
     try:
@@ -85,16 +90,19 @@ def test_copies_from_now_and_from_a_snapshot(busybox: Estibad) -> None:
 
 
 def test_removing_a_container_removes_its_snapshots(busybox: Estibad) -> None:
+    layers_before = _snapshotter_layers(busybox)
     busybox.docker("create", "--name", "sn-gone", "busybox", "true")
     container_id = busybox.docker("inspect", "-f", "{{.Id}}", "sn-gone").stdout.decode().strip()
     busybox.estiba("snapshot", "create", "sn-gone", "x")
     directory = busybox.data_root / "container-snapshots" / container_id
-    assert (directory / "x" / "fs").is_dir()
+    # Its frozen layer and its new upper directory.
+    assert directory.is_dir() and len(_snapshotter_layers(busybox)) == len(layers_before) + 2
     busybox.docker("rm", "sn-gone")
     deadline = time.monotonic() + 5
     while directory.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not directory.exists()
+    assert _snapshotter_layers(busybox) == layers_before
     with open("/proc/self/mountinfo") as mounts:
         assert str(busybox.directory) + "/run/exports" not in mounts.read()
 

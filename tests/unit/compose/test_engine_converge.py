@@ -212,3 +212,29 @@ def test_a_dependency_cycle_fails_before_anything_is_made():
     with pytest.raises(InvalidArgument, match="dependency cycle detected: a -> b -> a"):
         engine(client, model)[0].up(["a", "b"], ConvergeOptions())
     assert client.calls == [] and client.networks == set()
+
+
+def test_a_service_in_a_recreated_namespace_is_recreated_too():
+    client = FakeClient()
+    sidecar = {"network_mode": "service:web"}
+    engine(client, project(web={"environment": {"A": "1"}}, sidecar=sidecar))[0].up(["sidecar", "web"], ConvergeOptions())
+    ids = {c["Names"][0]: i for i, c in client.containers.items()}
+    eng, out = engine(client, project(web={"environment": {"A": "2"}}, sidecar=sidecar))
+    eng.up(["sidecar", "web"], ConvergeOptions())
+    now = {c["Names"][0]: i for i, c in client.containers.items()}
+    assert now["/p-web-1"] != ids["/p-web-1"] and now["/p-sidecar-1"] != ids["/p-sidecar-1"]
+    lines = out.getvalue().splitlines()
+    assert lines.index(" Container p-web-1  Recreated") < lines.index(" Container p-sidecar-1  Recreate")
+
+
+def test_down_takes_the_one_off_containers_of_the_services_with_them():
+    client = FakeClient()
+    model = project(web={})
+    engine(client, model)[0].up(["web"], ConvergeOptions())
+    name, body = specs.container_body(model, "web", 1, oneoff=True)
+    client.post("/containers/create", body, name=name)
+    out = io.StringIO()
+    Lifecycle(client, "p", model, Progress(out), workers=1).down(remove_orphans=False, volumes=False, rmi=None, timeout=None)
+    assert client.containers == {}
+    assert f" Container {name}  Removed" in out.getvalue() and "orphan" not in out.getvalue()
+    assert out.getvalue().endswith(" Network p_default  Removed\n")

@@ -146,3 +146,18 @@ def test_failed_pull_of_a_buildable_service_falls_back_to_building(tmp_path):
     assert client.calls == ["pull reg.example/app:1", "build reg.example/app:1 args={'V': '1'}"]
     with pytest.raises(Unavailable, match="registry unreachable"):
         ensure_image(Images({}, pull_fails=True), make_project(tmp_path, {"image": "x"}), "s")
+
+
+def test_up_pull_overrides_the_pull_policy(tmp_path):
+    client = Images({"x": "sha256:old"})
+    ensure_image(client, make_project(tmp_path, {"image": "x", "pull_policy": "missing"}), "s", pull="always")
+    assert client.calls == ["pull x:latest"]
+    with pytest.raises(NotFound, match="pull_policy is never"):
+        ensure_image(Images({}), make_project(tmp_path, {"image": "x"}), "s", pull="never")
+
+
+def test_no_build_with_an_image_never_built_is_one_clear_error(tmp_path):
+    client = Images({})
+    with pytest.raises(NotFound, match="image p-s of service s is not built and --no-build was given"):
+        ensure_image(client, make_project(tmp_path, buildable(tmp_path)), "s", build=False)
+    assert client.calls == []  # no pull of a name that only a build makes

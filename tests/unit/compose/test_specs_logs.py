@@ -140,3 +140,28 @@ def test_use_colour():
     assert use_colour("always", False, io.StringIO()) is True
     assert use_colour("never", False, Terminal()) is False
     assert use_colour("always", True, Terminal()) is False
+
+
+def test_reserved_names_pad_the_prefixes_from_the_first_line():
+    client = FakeClient({"a": (False, frame(1, b"early\n"))})
+    out = io.StringIO()
+    printer = LogPrinter(client, out=out, colour=False)
+    printer.reserve("web-1", "database-1")  # database-1 is not there yet
+    printer.add(container("a", "web", 1))
+    assert printer.wait(timeout=5)
+    assert out.getvalue() == "web-1       | early\n"
+
+
+def test_wait_for_one_container_returns_when_its_stream_ended():
+    client = FakeClient({"a": (False, frame(1, b"a's last\n")), "b": (False, frame(1, b"b\n"))})
+    out = io.StringIO()
+    printer = LogPrinter(client, out=out, colour=False)
+    printer.add(container("a", "web", 1))  # a: its stream ends after its data
+    assert printer.wait_for("a", timeout=5) is True
+    assert out.getvalue() == "web-1  | a's last\n"  # its lines written before the return
+    client.gate = gate = threading.Event()  # b: its stream blocks until the gate opens
+    printer.add(container("b", "db", 1))
+    assert printer.wait_for("b", timeout=0.3) is False  # still streaming
+    assert printer.wait_for("never-added", timeout=0.1) is True
+    gate.set()
+    assert printer.wait_for("b", timeout=5) is True

@@ -4,6 +4,7 @@ container counts per image, and each container's writable layer from the snapsho
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from pathlib import Path
 
 from estiba.content import LocalContentStore
@@ -13,7 +14,7 @@ from estiba.engine.states import Event as Transition
 from estiba.engine.store import ContainerRecord, ContainerStore
 from estiba.errors import NotFound
 from estiba.images import ImageStore
-from estiba.snapshots import Usage
+from estiba.snapshots import Info, Kind, Usage
 from tests.unit.images._helpers import make_image
 
 
@@ -25,6 +26,10 @@ class FakeSnapshotter:
         if key not in self.sizes:
             raise NotFound(f"snapshot {key} does not exist")
         return Usage(self.sizes[key], 1)
+
+    def stat(self, key: str) -> Info:  # no frozen layers below: SizeRw is the upper alone
+        self.usage(key)
+        return Info(key, Kind.ACTIVE, None, datetime.now(timezone.utc), datetime.now(timezone.utc))
 
 
 def test_disk_usage_counts_shared_layers_once(tmp_path: Path) -> None:

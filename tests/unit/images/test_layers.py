@@ -218,3 +218,32 @@ def test_import_rejects_truncated_gzip() -> None:
 def test_zstd_is_unsupported() -> None:
     with pytest.raises(Unsupported, match="zstd"):
         import_tar(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"\0" * 100), MemoryContentStore())
+
+
+def test_a_layers_size_is_its_files_unpacked_as_docker_counts_them() -> None:
+    """Regular files' bytes and symlink targets; directories, hardlinks, devices and the
+    tar's headers and padding count nothing; the digest is the whole tar's."""
+    from estiba.images.layers import diff_id_and_files_size
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.addfile(_entry("dir", tarfile.DIRTYPE))
+        data = b"x" * 1000
+        info = _entry("dir/file", tarfile.REGTYPE)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+        archive.addfile(_entry("dir/hard", tarfile.LNKTYPE, "dir/file"))
+        archive.addfile(_entry("link", tarfile.SYMTYPE, "dir/file"))
+        archive.addfile(_entry("null", tarfile.CHRTYPE))
+    raw = buffer.getvalue()
+    digest, size = diff_id_and_files_size(io.BytesIO(gzip.compress(raw)))
+    assert digest == "sha256:" + hashlib.sha256(raw).hexdigest()
+    assert size == 1000 + len("dir/file") and len(raw) > 5000
+    # Not a tar (any blob can be a layer by digest): its bytes.
+    assert diff_id_and_files_size(io.BytesIO(b"not a tar"))[1] == len(b"not a tar")
+
+
+def _entry(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, linkname
+    return info

@@ -67,3 +67,26 @@ def test_cleanup_and_remove_all(tmp_path: Path) -> None:
     assert not (tmp_path / ("b" * 64)).exists()
     catalog.remove_all(CONTAINER)
     assert catalog.list(CONTAINER) == [] and not (tmp_path / CONTAINER).exists()
+
+
+def test_a_catalog_from_before_frozen_layers_gains_the_layer_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "catalog.db") as old:
+        old.execute(
+            "CREATE TABLE snapshots (container TEXT NOT NULL, name TEXT NOT NULL, created TEXT NOT NULL,"
+            " image_id TEXT NOT NULL, config TEXT NOT NULL, host_config TEXT NOT NULL, labels TEXT NOT NULL,"
+            " volumes TEXT NOT NULL DEFAULT '[]', size INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (container, name))"
+        )
+        old.execute("INSERT INTO snapshots VALUES (?,?,?,?,?,?,?,?,?)",
+                    (CONTAINER, "old", "2025-01-01T00:00:00Z", "sha256:x", "{}", "{}", "{}", "[]", 5))  # fmt: skip
+    (tmp_path / CONTAINER / "old" / "fs").mkdir(parents=True)
+    catalog = SnapshotCatalog(tmp_path)
+    assert catalog.get(CONTAINER, "old").layer == ""  # restored and copied from its fs copy
+    assert (catalog.directory(CONTAINER, "old") / "fs").is_dir()
+    frozen = ContainerSnapshot(CONTAINER, "new", "2026-01-01T00:00:00Z", "sha256:x", layer="frozen-1")
+    catalog.add(frozen, lambda directory: 0)
+    assert catalog.get(CONTAINER, "new").layer == "frozen-1" and catalog.layers() == {"frozen-1"}
+    catalog.remove(CONTAINER, "new")
+    assert catalog.layers() == set()
+    catalog.close()

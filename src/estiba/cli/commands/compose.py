@@ -69,11 +69,13 @@ class ComposeContext(Context):
         self.options = options
         self._project: Project | None = None
         self._services: list[str] | None = None
+        self._interpolate = True
 
-    def project(self, services: list[str] | None = None) -> Project:
+    def project(self, services: list[str] | None = None, *, interpolate: bool = True) -> Project:
         """The resolved project; `services` named on the command line enable their
-        profiles and dependencies, as in compose."""
-        if self._project is None or services != self._services:
+        profiles and dependencies, as in compose. `interpolate=False` (config
+        --no-interpolate) leaves ${VAR} as written."""
+        if self._project is None or services != self._services or interpolate != self._interpolate:
             from estiba.compose.loader import load_project
 
             opts = self.options
@@ -84,8 +86,10 @@ class ComposeContext(Context):
                 env_files=opts.env_file or None,
                 profiles=opts.profile or None,
                 services=services or None,
+                interpolate=interpolate,
             )
             self._services = services
+            self._interpolate = interpolate
             for warning in getattr(self._project, "warnings", []) or []:
                 self.stderr.write(f"WARN[0000] {warning}\n")
         return self._project

@@ -17,6 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--images", action="store_true", help="Print the image names, one per line")
     a("--profiles", action="store_true", help="Print the profile names, one per line")
     a("--hash", default=None, help='Print the service config hash, one per line ("*" for all)')
+    a("--no-interpolate", action="store_true", help="Don't interpolate environment variables")
     a("-o", "--output", default=None, help="Save to file (default to stdout)")
     a("services", nargs="*", metavar="SERVICE")
 
@@ -26,7 +27,7 @@ def execute(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     from estiba.compose.engine import select_services
     from estiba.compose.loader import render_config
 
-    project = ctx.project(args.services or None)
+    project = ctx.project(args.services or None, interpolate=not args.no_interpolate)
     select_services(project, args.services)  # unknown names fail here
     if args.quiet:
         return 0
@@ -56,7 +57,7 @@ def execute(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
         for name in select_services(project, wanted, with_dependencies=False):
             ctx.out(f"{name} {specs.config_hash(project, name)}")
         return 0
-    text = render_config(project, args.format)
+    text = render_config(project, args.format, escape=not args.no_interpolate)
     if args.output:
         with open(args.output, "w") as handle:
             handle.write(text)

@@ -6,8 +6,6 @@ stream every container's prefixed logs until they all exit, one exits
 from __future__ import annotations
 
 import argparse
-import copy
-import importlib
 import threading
 import time
 
@@ -30,9 +28,10 @@ def add_convergence_flags(parser: argparse.ArgumentParser) -> None:
     a("--no-recreate", action="store_true", help="If containers already exist, don't recreate them")
     a("--remove-orphans", action="store_true", help="Remove containers for services not defined in the Compose file")
     a("--scale", action="append", default=[], metavar="SERVICE=NUM", help="Scale SERVICE to NUM instances")
-    a("--pull", choices=("always", "missing", "never"), default="missing", help='Pull image before running ("always"|"missing"|"never")')
+    a("--pull", choices=("always", "missing", "never"), default=None, help='Pull image before running ("always"|"missing"|"never")')
     a("--quiet-pull", action="store_true", help="Pull without printing progress information")
     a("--no-deps", action="store_true", help="Don't start linked services")
+    a("-V", "--renew-anon-volumes", action="store_true", help="Recreate anonymous volumes instead of retrieving data from the previous containers")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("-d", "--detach", action="store_true", help="Detached mode: Run containers in the background")
     add_convergence_flags(parser)
     a("--no-start", action="store_true", help="Don't start the services after creating them")
-    a("--wait", action="store_true", help="Wait for services to be running|healthy. Implies detached mode")
+    a("--wait", action="store_true", help="Wait for services to be running|healthy. Implies detached mode. Changed running containers are replaced without downtime")
     a("--wait-timeout", type=int, default=None, help="timeout waiting for application to be running|healthy")
     a("--abort-on-container-exit", action="store_true", help="Stops all containers if any container was stopped. Incompatible with -d")
     a("--exit-code-from", default=None, metavar="SERVICE", help="Return the exit code of the selected service container. Implies --abort-on-container-exit")
@@ -82,49 +81,24 @@ def prepare(ctx, args: argparse.Namespace) -> tuple[Engine, list[str], ConvergeO
         timeout=getattr(args, "timeout", None),
         wait=getattr(args, "wait", False),
         wait_timeout=getattr(args, "wait_timeout", None),
+        renew_anon_volumes=args.renew_anon_volumes,
     )
     return eng, services, options
 
 
 def ensure_images(ctx, eng: Engine, services: list[str], args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
     """Build what must be built (--build, or a missing image with `build:`), pull what is
-    missing (or everything with --pull always), through `compose build` and `compose pull`."""
-    from estiba.compose import specs
-    from estiba.compose.engine.objects import image_id
+    missing (or everything with --pull always): compose's ensureImagesExists. The
+    builder's output goes to stderr: stdout stays for the logs."""
+    from estiba.compose.images import ensure_image
 
-    to_build, to_pull = [], []
+    build = True if args.build else False if args.no_build else None
     for name in services:
-        service = eng.project.services[name]
-        policy = service.get("pull_policy") or args.pull
-        present = image_id(eng.client, specs.image_name(eng.project, name)) is not None
-        if service.get("build") and not args.no_build and (args.build or policy == "build" or not present):
-            to_build.append(name)
-        elif not service.get("build") and (policy == "always" or (not present and policy != "never")):
-            to_pull.append(name)
-        elif not present and policy == "never" or not present and args.no_build:
-            raise NotFound(
-                f"service {name!r}: image {specs.image_name(eng.project, name)} not found",
-                hint="build it with `estiba compose build` or allow pulling",
-            )
-    if to_pull:
-        _subcommand(ctx, "pull", ["--quiet"] + to_pull if args.quiet_pull else to_pull)
-    if to_build:
-        _subcommand(ctx, "build", to_build)
-
-
-def _subcommand(ctx, name: str, argv: list[str]) -> None:  # type: ignore[no-untyped-def]
-    from estiba.cli.base import CommandParser
-    from estiba.cli.commands.compose import SUBCOMMANDS
-
-    info = SUBCOMMANDS[name]
-    module = importlib.import_module(info.module)
-    parser = CommandParser(f"compose {name}", info.usage, info.summary)
-    module.configure(parser)
-    quiet = copy.copy(ctx)  # their output is progress here: stdout stays for the logs
-    quiet.stdout = ctx.stderr
-    code = int(module.execute(quiet, parser.parse_args(argv)) or 0)
-    if code != 0:
-        raise EstibaError(f"compose {name} failed (exit {code})")
+        ensure_image(
+            eng.client, eng.project, name, build=build, pull=args.pull,
+            progress=None if args.quiet_pull and not eng.project.services[name].get("build") else eng.progress,
+            out=ctx.stderr,
+        )  # fmt: skip
 
 
 def execute(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
@@ -143,7 +117,7 @@ def execute(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
         eng.up(services, options, start=not args.no_start)
         return 0
     # Attached: logs flow while the project starts, as in compose.
-    follower = Attached(ctx, eng, _attached(services, args), args)
+    follower = Attached(ctx, eng, _attached(services, args), args, scale=options.scale)
     try:
         follower.begin()
         eng.up(services, options)
@@ -182,7 +156,7 @@ def _attached(services: list[str], args: argparse.Namespace) -> list[str]:
 class Attached:
     """The logs of the attached services, and the watch over their containers' exits."""
 
-    def __init__(self, ctx, eng: Engine, services: list[str], args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, eng: Engine, services: list[str], args: argparse.Namespace, *, scale: dict[str, int] | None = None) -> None:  # type: ignore[no-untyped-def]
         from estiba.compose.logs import LogPrinter, use_colour
 
         self.ctx = ctx
@@ -198,6 +172,7 @@ class Attached:
             prefix=not args.no_log_prefix, timestamps=args.timestamps, stop=self.stop,
             since=f"{time.time():.9f}",
         )  # fmt: skip
+        self.printer.reserve(*_display_names(eng, services, scale or {}))
         self._watcher: threading.Thread | None = None
         self._adding = threading.Event()
         self._followed: set[str] = set()
@@ -242,7 +217,8 @@ class Attached:
                 if container.get("State") in ("exited", "dead") and container["Id"] not in reported:
                     reported.add(container["Id"])
                     code = self._exit_code(container)
-                    self._drained(container["Id"])
+                    # its last lines before its exit line (its stream ends just after it exits)
+                    self.printer.wait_for(container["Id"], timeout=2)
                     self._line(f"{_display(container)} exited with code {code}")
                     if args.abort_on_container_exit and (
                         not args.exit_code_from or _service(container) == args.exit_code_from
@@ -255,13 +231,6 @@ class Attached:
                     exit_code = self._exit_code(done[0]) if done else 0
                 return exit_code
             time.sleep(POLL_SECONDS)
-
-    def _drained(self, ident: str, timeout: float = 2) -> None:
-        """The container's last lines printed before its exit line (its stream ends soon
-        after it exits). LogPrinter has no public per-container wait: its thread it is."""
-        thread = getattr(self.printer, "_threads", {}).get(ident)
-        if thread is not None:
-            thread.join(timeout)
 
     def _abort(self, services: list[str], code: int) -> int:
         from estiba.compose.engine import Lifecycle
@@ -287,6 +256,21 @@ class Attached:
         self._adding.set()
         self.stop.set()
         self.printer.close()
+
+
+def _display_names(eng: Engine, services: list[str], scale: dict[str, int]) -> list[str]:
+    """The log prefixes of the services' containers-to-be (`web-1`, or container_name),
+    in order: compose pads every prefix to the longest from the start."""
+    from estiba.compose.engine import desired_scale
+
+    names: list[str] = []
+    for name in services:
+        service = eng.project.services[name]
+        if service.get("container_name"):
+            names.append(service["container_name"])
+            continue
+        names.extend(f"{name}-{n}" for n in range(1, desired_scale(service, scale.get(name)) + 1))
+    return names
 
 
 def _display(container: dict) -> str:

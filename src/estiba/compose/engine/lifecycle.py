@@ -47,8 +47,10 @@ class Lifecycle:
         self.progress = progress
         self.workers = workers if workers > 0 else 8
 
-    def containers(self, services: list[str] | None = None, *, stopped: bool = True) -> list[dict]:
-        return labels.list_containers(self.client, self.name, services=services, stopped=stopped)
+    def containers(
+        self, services: list[str] | None = None, *, stopped: bool = True, oneoff: bool | None = False
+    ) -> list[dict]:
+        return labels.list_containers(self.client, self.name, services=services, stopped=stopped, oneoff=oneoff)
 
     def check_services(self, services: list[str] | None) -> None:
         if not services:
@@ -60,9 +62,11 @@ class Lifecycle:
             if name not in known:
                 raise NotFound(f"no such service: {name}")
 
-    def _by_service(self, services: list[str] | None, *, stopped: bool = True) -> dict[str, list[dict]]:
+    def _by_service(
+        self, services: list[str] | None, *, stopped: bool = True, oneoff: bool | None = False
+    ) -> dict[str, list[dict]]:
         found: dict[str, list[dict]] = {}
-        for container in self.containers(services or None, stopped=stopped):
+        for container in self.containers(services or None, stopped=stopped, oneoff=oneoff):
             found.setdefault(labels.service_of(container), []).append(container)
         return found
 
@@ -176,12 +180,15 @@ class Lifecycle:
         services: list[str] | None = None,
     ) -> None:
         """Stop and remove the project's containers (dependents first), then its networks,
-        with -v its volumes, with --rmi its images. `services` limits it to those."""
+        with -v its volumes, with --rmi its images. `services` limits it to those.
+
+        As compose v2 (down.go), a service's containers include `run`'s one-off ones:
+        they go with it; those of services gone from the model are orphans."""
         self.check_services(services)
         known = None
         if self.project is not None:
             known = set(self.project.services) | set(self.project.disabled or {})
-        groups = self._by_service(services)
+        groups = self._by_service(services, oneoff=None)
         if known is not None:
             orphans = {s: cs for s, cs in groups.items() if s not in known}
             if orphans and not remove_orphans:
@@ -198,9 +205,6 @@ class Lifecycle:
         self._walk(groups, remove_one, reverse=True)
         if services:
             return
-        if remove_orphans:  # `run`'s one-off containers go with the orphans
-            for container in labels.list_containers(self.client, self.name, oneoff=True):
-                self.remove([container], stop_first=True, timeout=timeout, volumes=volumes)
         objects.remove_networks(self.client, self.name, self.project, self.progress)
         if volumes:
             objects.remove_volumes(self.client, self.name, self.project, self.progress)

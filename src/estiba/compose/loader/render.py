@@ -53,9 +53,10 @@ def _byte_strings(config: dict) -> dict:
     return config
 
 
-def render_config(project: Project, fmt: str = "yaml") -> str:
-    """The project's canonical model as YAML or JSON text."""
-    config = _byte_strings(_escape(project.config))  # type: ignore[arg-type]
+def render_config(project: Project, fmt: str = "yaml", *, escape: bool = True) -> str:
+    """The project's canonical model as YAML or JSON text. `escape=False` for a model
+    loaded without interpolation (config --no-interpolate): its `$` are still as written."""
+    config = _byte_strings(_escape(project.config) if escape else project.config)  # type: ignore[arg-type]
     if fmt == "json":
         return json.dumps(config, indent=2) + "\n"
     if fmt == "yaml":
