@@ -18,14 +18,18 @@ exec roots, busybox bootstrapped). A container writes --size-mb of random data (
 Every row is the median of the rounds' wall times of the estiba CLI, and the extra disk
 each step took: `du -sb` of the data root and the filesystem's used blocks, before and
 after (the snapshots of step 4 and 5 are removed at the end of a round, the data of step
-5 with them). Run as root (a README command, not a test):
+5 with them). `--fs xfs` (or btrfs) puts the daemon's roots on a filesystem of that kind,
+made for the run in a sparse file under /tmp and loop-mounted: there the copy of a running
+container's upper directory is a reflink (`cp --reflink=auto`), shared blocks, not data.
+Run as root (a README command, not a test):
 
-    .venv/bin/python bench/snapshot.py [--rounds 3] [--size-mb 1024] [--json FILE] [--markdown]
+    .venv/bin/python bench/snapshot.py [--rounds 3] [--size-mb 1024] [--fs xfs|btrfs] [--json FILE] [--markdown]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -125,7 +129,41 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--size-mb", type=int, default=1024, help="data the container writes (default 1024)")
     parser.add_argument("--json", default=None, help="write the samples and versions here")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--fs", choices=("xfs", "btrfs"), default=None,
+                        help="the daemon's roots on a loop-mounted filesystem of this kind (reflinks)")
     return parser.parse_args(argv)
+
+
+class LoopFilesystem:
+    """A filesystem of `kind` in a sparse file under /tmp, loop-mounted for the run."""
+
+    def __init__(self, kind: str, size_mb: int) -> None:
+        import shutil
+        import tempfile
+
+        tool = f"mkfs.{kind}"
+        if not shutil.which(tool):
+            raise eng.BenchError(f"{tool} is missing (apt-get install {kind}progs)")
+        self.image = Path(tempfile.mkstemp(prefix=f"eb-{kind}-", suffix=".img", dir="/tmp")[1])
+        self.mount_point = Path(tempfile.mkdtemp(prefix=f"eb-{kind}-", dir="/tmp"))
+        self.mounted = False
+        try:
+            os.truncate(self.image, size_mb << 20)
+            sh([tool, "-q" if kind == "xfs" else "-f", *(["-f"] if kind == "xfs" else []), str(self.image)],
+               timeout=120)
+            sh(["mount", "-o", "loop", str(self.image), str(self.mount_point)], timeout=60)
+            self.mounted = True
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.mounted:
+            sh(["umount", str(self.mount_point)], timeout=60, check=False)
+            self.mounted = False
+        with contextlib.suppress(OSError):
+            self.mount_point.rmdir()
+        self.image.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,14 +172,24 @@ def main(argv: list[str] | None = None) -> int:
         print("bench/snapshot.py: run it as root (it starts a private estibad)", file=sys.stderr)
         return 2
     bench = Bench(["estiba"])
+    loop = None
     try:
+        if args.fs:
+            loop = LoopFilesystem(args.fs, 4 * args.size_mb + 2048)
+            bench.base.rmdir()
+            bench.base = loop.mount_point / "bench"
+            bench.base.mkdir()
         bench.start()
         engine = bench.engines["estiba"]
         samples = measure(engine, Disk(bench.base / "es" / "data"), args.size_mb, args.rounds)
         versions, machine = eng.versions(bench), eng.machine()
     finally:
         bench.cleanup()
+        if loop is not None:
+            loop.close()
     header, body = table(samples, args.size_mb)
+    if args.fs:
+        machine["data root"] = f"{args.fs} (loop-mounted, reflinks)"
     print(f"machine: {machine}")
     print(f"versions: estiba {versions.get('estiba')}, python {versions.get('python')}")
     eng.print_table(header, body, args.markdown)
