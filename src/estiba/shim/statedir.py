@@ -51,7 +51,9 @@ def rfc3339nano(ns: int | None = None) -> str:
 
 
 def write_json(path: str, value: object) -> None:
-    atomic_write(path, json.dumps(value, sort_keys=True).encode())
+    # Whole or absent for readers, not fsynced: these files describe processes and live in
+    # the exec root (/run), which a crash that could lose them empties anyway.
+    atomic_write(path, json.dumps(value, sort_keys=True).encode(), durable=False)
 
 
 def read_json(path: str) -> dict | None:
