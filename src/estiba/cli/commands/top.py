@@ -24,12 +24,13 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def render(rows: list[list[str]]) -> str:
-    """The rows aligned as docker top aligns them; the last cell is not padded."""
+def render(rows: list[list[str]], min_width: int = _MIN_WIDTH) -> str:
+    """The rows aligned as docker top aligns them (compose's top: columns at least 5
+    wide); the last cell is not padded."""
     widths: dict[int, int] = {}
     for row in rows:
         for i, cell in enumerate(row[:-1]):
-            widths[i] = max(widths.get(i, 0), len(cell) + _PADDING, _MIN_WIDTH)
+            widths[i] = max(widths.get(i, 0), len(cell) + _PADDING, min_width)
     lines = ["".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + (row[-1] if row else "")
              for row in rows]
     return "".join(line + "\n" for line in lines)

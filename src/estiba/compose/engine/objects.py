@@ -68,42 +68,36 @@ def remove_networks(client: Any, project_name: str, project: Project | None, pro
     """The project's own networks: those labelled with it, and those of the model that
     are not external."""
     names = {n["Name"] for n in labels.list_networks(client, project_name)}
-    if project is not None:
-        for key, network in project.config.get("networks", {}).items():
-            if not network.get("external"):
-                names.add(network.get("name") or f"{project_name}_{key}")
-    for name in sorted(names):
-        if not _exists(client, f"/networks/{quote_ref(name)}"):
-            continue
-        progress.event("Network", name, "Removing")
-        try:
-            client.call("DELETE", f"/networks/{quote_ref(name)}")
-        except NotFound:
-            pass
-        except (Conflict, Forbidden):  # still used by a container outside the project's model (compose's warning)
-            progress.event("Network", name, "Resource is still in use")
-            continue
-        progress.event("Network", name, "Removed")
+    _remove_owned("Network", "/networks", "networks", names, project_name, project, client, progress)
 
 
 def remove_volumes(client: Any, project_name: str, project: Project | None, progress: Progress) -> None:
+    """The project's own volumes, as its networks (snapshot copies carry its label too)."""
     names = {v["Name"] for v in labels.list_volumes(client, project_name)}
+    _remove_owned("Volume", "/volumes", "volumes", names, project_name, project, client, progress)
+
+
+def _remove_owned(
+    kind: str, route: str, section: str, names: set[str], project_name: str, project: Project | None,
+    client: Any, progress: Progress,
+) -> None:
     if project is not None:
-        for key, volume in project.config.get("volumes", {}).items():
-            if not volume.get("external"):
-                names.add(volume.get("name") or f"{project_name}_{key}")
+        for key, item in project.config.get(section, {}).items():
+            if not item.get("external"):
+                names.add(item.get("name") or f"{project_name}_{key}")
     for name in sorted(names):
-        if not _exists(client, f"/volumes/{quote_ref(name)}"):
+        path = f"{route}/{quote_ref(name)}"
+        if not _exists(client, path):
             continue
-        progress.event("Volume", name, "Removing")
+        progress.event(kind, name, "Removing")
         try:
-            client.call("DELETE", f"/volumes/{quote_ref(name)}")
+            client.call("DELETE", path)
         except NotFound:
             pass
         except (Conflict, Forbidden):  # still used by a container outside the project's model (compose's warning)
-            progress.event("Volume", name, "Resource is still in use")
+            progress.event(kind, name, "Resource is still in use")
             continue
-        progress.event("Volume", name, "Removed")
+        progress.event(kind, name, "Removed")
 
 
 def image_id(client: Any, name: str) -> str | None:
