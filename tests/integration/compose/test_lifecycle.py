@@ -91,8 +91,6 @@ def test_attached_up_returns_the_exit_code_with_abort_on_container_exit(compose)
     result = app.run("up", "--abort-on-container-exit", "--no-color", check=False)
     assert result.returncode == 3, result.stderr
     assert re.search(r"^job-1 +\| job done$", result.stdout, re.M), result.stdout
-    # Padded to the longest name of the project's containers (server-1) from the start.
-    assert "job-1     | job done\n" in result.stdout, result.stdout
     assert "job-1 exited with code 3" in result.stdout
     assert "Aborting on container exit..." in result.stdout
     assert f" Container {app.name}-server-1  Stopped" in result.stderr
@@ -173,3 +171,22 @@ def test_create_then_start(compose):
     assert set(states(app).values()) == {"created"}
     app.run("start")
     assert set(states(app).values()) == {"running"}
+
+
+def test_attached_up_pads_prefixes_to_the_longest_name_from_the_start(compose):
+    app = compose("""
+        services:
+          init:
+            image: busybox
+            command: echo init done
+          application:
+            image: busybox
+            command: echo app done
+            depends_on:
+              init: {condition: service_completed_successfully}
+    """)
+    result = app.run("up", "--no-color")
+    # init-1 printed before application-1 existed, already padded to its name.
+    assert "init-1         | init done\n" in result.stdout, result.stdout
+    assert "application-1  | app done\n" in result.stdout, result.stdout
+    assert "init-1 exited with code 0" in result.stdout

@@ -238,3 +238,42 @@ def test_down_takes_the_one_off_containers_of_the_services_with_them():
     assert client.containers == {}
     assert f" Container {name}  Removed" in out.getvalue() and "orphan" not in out.getvalue()
     assert out.getvalue().endswith(" Network p_default  Removed\n")
+
+
+class RunningClient(FakeClient):
+    """Inspect documents with State.Running and Mounts, as the engine gives them."""
+
+    def _document(self, ident: str) -> dict:
+        document = super()._document(ident)
+        document["State"]["Running"] = document["State"]["Status"] == "running"
+        document["Mounts"] = []
+        return document
+
+
+def test_up_wait_replaces_the_replicas_one_at_a_time_without_stopping_them_first():
+    client = RunningClient()
+    web = {"scale": 2, "stop_grace_period": "0s"}
+    engine(client, project(web={**web, "environment": {"A": "1"}}))[0].up(["web"], ConvergeOptions())
+    old = {c["Names"][0]: i for i, c in client.containers.items()}
+    client.calls.clear()
+    eng, out = engine(client, project(web={**web, "environment": {"A": "2"}}))
+    eng.up(["web"], ConvergeOptions(wait=True))
+    new = {c["Names"][0]: i for i, c in client.containers.items()}
+    assert set(new) == {"/p-web-1", "/p-web-2"} and not set(new.values()) & set(old.values())
+    changes = [path for method, path in client.calls if method in ("POST", "DELETE")]
+    one, two = old["/p-web-1"], old["/p-web-2"]
+    assert changes == [
+        f"/containers/{one}/rename?name={one[:12]}_p-web-1",
+        "/containers/create?name=p-web-1",
+        f"/containers/{new['/p-web-1']}/start",
+        f"/estiba/containers/{new['/p-web-1']}/ports/takeover",
+        f"/containers/{one}/stop",
+        f"/containers/{one}",
+        f"/containers/{two}/rename?name={two[:12]}_p-web-2",
+        "/containers/create?name=p-web-2",
+        f"/containers/{new['/p-web-2']}/start",
+        f"/estiba/containers/{new['/p-web-2']}/ports/takeover",
+        f"/containers/{two}/stop",
+        f"/containers/{two}",
+    ]
+    assert " Container p-web-2  Switched" in out.getvalue()
