@@ -4,13 +4,11 @@ no failed request, and when the new version never gets healthy the old one keeps
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import pytest
 
-from tests.integration.network.conftest import fetch
+from tests.integration.network.conftest import Hammer, fetch, free_port
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -31,36 +29,6 @@ services:
 """
 
 PASSING = "timeout 2 wget -q -O- http://127.0.0.1/ >/dev/null"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Hammer(threading.Thread):
-    """GET / on the port in a loop, a new connection each time; answers and failures."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__(daemon=True)
-        self.port = port
-        self.answers: list[str] = []
-        self.failures: list[str] = []
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            try:
-                self.answers.append(fetch("127.0.0.1", self.port, timeout=3).strip().splitlines()[-1])
-            except OSError as exc:
-                self.failures.append(repr(exc))
-            time.sleep(0.02)
-
-    def finish(self) -> None:
-        time.sleep(0.3)  # a few requests after the command returned
-        self.done.set()
-        self.join(10)
 
 
 def version(app, port: int, text: str, check: str = PASSING) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
@@ -15,19 +14,13 @@ from estiba.cli.client import Client
 from estiba.errors import Conflict, InvalidArgument
 from estiba.network import NetworkOptions
 from tests.integration.daemon.conftest import Estibad
-from tests.integration.network.conftest import fetch
+from tests.integration.network.conftest import Hammer, fetch, free_port
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def serve(text: str) -> str:
     return f"mkdir -p /www && echo {text} > /www/index.html && exec httpd -f -p 8080 -h /www"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def answer(port: int, timeout: float = 15) -> str:
@@ -46,25 +39,6 @@ def our_rules(daemon: Estibad) -> str:
     table = NetworkOptions.for_exec_root(daemon.exec_root).table
     out = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
     return "\n".join(chunk for chunk in out.split("\ntable ") if chunk.split(" ")[1].startswith(table))
-
-
-class Hammer(threading.Thread):
-    """GET / on the port in a loop; every answer and every failure recorded."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__(daemon=True)
-        self.port = port
-        self.answers: list[str] = []
-        self.failures: list[str] = []
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            try:
-                self.answers.append(fetch("127.0.0.1", self.port).strip().splitlines()[-1])
-            except OSError as exc:
-                self.failures.append(repr(exc))
-            time.sleep(0.01)
 
 
 def test_a_deferred_container_takes_the_ports_over_with_no_failed_request(busybox: Estibad) -> None:
@@ -92,8 +66,7 @@ def test_a_deferred_container_takes_the_ports_over_with_no_failed_request(busybo
         d.estiba("rm", "old")
         time.sleep(0.5)
     finally:
-        hammer.done.set()
-        hammer.join(10)
+        hammer.finish(linger=0)
     assert hammer.failures == []
     assert "old" in hammer.answers and hammer.answers[-1] == "new"
     # Once switched, never back: the ruleset changed in one step.

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,3 +151,35 @@ def outside(tmp_path: Path) -> Iterator[tuple[Path, str, str]]:
         subprocess.run(["ip", "link", "del", host_if], capture_output=True)
         pnetns.remove(str(path))
         subprocess.run(["umount", str(path.parent)], capture_output=True)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Hammer(threading.Thread):
+    """GET / on 127.0.0.1:port in a loop, a new connection each time: the last line of
+    every answer, and every failure (zero-downtime tests)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.answers: list[str] = []
+        self.failures: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                self.answers.append(fetch("127.0.0.1", self.port, timeout=3).strip().splitlines()[-1])
+            except OSError as exc:
+                self.failures.append(repr(exc))
+            time.sleep(0.02)
+
+    def finish(self, linger: float = 0.3) -> None:
+        time.sleep(linger)  # a few requests after the change
+        self.done.set()
+        self.join(10)
