@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -724,12 +725,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def engine_names(parser: argparse.ArgumentParser, text: str) -> list[str]:
-    """--engines as a list, refused (parser.error) when empty or naming an unknown engine."""
+def engine_names(parser: argparse.ArgumentParser, text: str, known: Sequence[str] = ENGINES) -> list[str]:
+    """--engines as a list, refused (parser.error) when empty or naming an engine not in
+    `known` (this bench's columns)."""
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(ENGINES))
+    unknown = sorted(set(names) - set(known))
     if unknown or not names:
-        parser.error(f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}")
+        parser.error(f"unknown engine(s) {unknown}; choose from {','.join(known)}")
     return names
 
 

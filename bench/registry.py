@@ -522,7 +522,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-snapshot", action="store_true",
                         help="run estiba from the work tree, not from a byte-compiled copy made at start")
     args = parser.parse_args(argv)
-    args.engines = eb.engine_names(parser, args.engines)
+    args.engines = eb.engine_names(parser, args.engines, ENGINES)
     if min(args.runs, args.big_mb, args.layers, args.layer_mb) < 1:
         parser.error("--runs, --big-mb, --layers and --layer-mb must be at least 1")
     return args
