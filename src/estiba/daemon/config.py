@@ -2,9 +2,9 @@
 
 The file is JSON with dockerd's key names (`data-root`, `exec-root`, `hosts`, `group`,
 `default-runtime`, `log-level`, `registry-mirrors`, `insecure-registries`, and for
-networking `default-address-pools`, `bip`, `bridge`); an unknown key or a malformed value
-is an error, never silently ignored, so a typo cannot leave the daemon running with
-defaults.
+networking `default-address-pools`, `bip`, `bridge`; plus estiba's own `nftables-table`);
+an unknown key or a malformed value is an error, never silently ignored, so a typo cannot
+leave the daemon running with defaults.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class DaemonConfig:
     default_address_pools: tuple[tuple[str, int], ...] = ()
     bip: str = ""
     bridge: str = ""
+    nftables_table: str = ""  # estiba's own key: our tables' name ("estiba", "estiba-<hex>")
 
     @property
     def socket(self) -> Path:
@@ -59,6 +60,7 @@ _FILE_KEYS = {
     "default-address-pools": "default_address_pools",
     "bip": "bip",
     "bridge": "bridge",
+    "nftables-table": "nftables_table",
 }
 _LIST_FIELDS = frozenset({"registry_mirrors", "insecure_registries"})
 
@@ -136,7 +138,7 @@ def _apply(config: DaemonConfig, values: Mapping[str, Any], where: str) -> Daemo
         if name == "default_address_pools":
             changes[name] = _address_pools(value, where)
             continue
-        if name in ("bip", "bridge"):
+        if name in ("bip", "bridge", "nftables_table"):
             changes[name] = _network_setting(name, value, where)
             continue
         if not isinstance(value, str) or not value:
@@ -191,7 +193,14 @@ def _address_pools(value: Any, where: str) -> tuple[tuple[str, int], ...]:
 def _network_setting(name: str, value: Any, where: str) -> str:
     """bip: the default bridge's gateway address with its prefix; bridge: its device name."""
     if not isinstance(value, str) or not value:
-        raise InvalidArgument(f"invalid {name} in {where}: {value!r}")
+        raise InvalidArgument(f"invalid {name.replace('_', '-')} in {where}: {value!r}")
+    if name == "nftables_table":
+        import re
+
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,27}", value):
+            raise InvalidArgument(f"invalid nftables-table {value!r} in {where}: use up to 28 lower-case "
+                                  "letters, digits, - and _, starting with a letter")
+        return value
     if name == "bridge":
         if len(value) > 15 or "/" in value or value.strip() != value:
             raise InvalidArgument(f"invalid bridge {value!r} in {where}: a device name of 15 characters at most")

@@ -254,7 +254,7 @@ def _open_networks(config: DaemonConfig, containers: object, stack: contextlib.E
     from estiba.network import open_manager
 
     manager = open_manager(config.data_root, config.exec_root, pools=config.default_address_pools,
-                           bip=config.bip, bridge=config.bridge)
+                           bip=config.bip, bridge=config.bridge, table=config.nftables_table)
     stack.callback(manager.close)
     manager.links_of = partial(link_targets, containers)  # the DNS answers links' aliases
 

@@ -29,9 +29,14 @@ __all__ = [
 ]
 
 
-def open_manager(data_root, exec_root, *, pools=(), bip="", bridge="") -> NetworkManager:  # type: ignore[no-untyped-def]
+TABLE_FILE = "networks.table"  # under the data root: the nftables table name in use
+
+
+def open_manager(data_root, exec_root, *, pools=(), bip="", bridge="", table="") -> NetworkManager:  # type: ignore[no-untyped-def]
     """The manager of a daemon: its store under data_root, names from exec_root; daemon.json's
-    default-address-pools ((base, size) pairs), bip and bridge when given."""
+    default-address-pools ((base, size) pairs), bip, bridge and nftables-table when given.
+    The table name in use is kept beside the store, so that a renamed table's old rules go
+    and `cleanup` finds the table."""
     from dataclasses import replace
     from ipaddress import IPv4Network
     from pathlib import Path
@@ -45,6 +50,16 @@ def open_manager(data_root, exec_root, *, pools=(), bip="", bridge="") -> Networ
         options = replace(options, default_bip=bip)
     if bridge:
         options = replace(options, default_bridge=bridge)
+    if table:
+        options = replace(options, table=table)
+    from estiba.fsutil import atomic_write
+    from estiba.network import nft
+
+    previous = _table_in_use(Path(data_root))
+    if previous and previous != options.table:
+        nft.apply(nft.render_removal(previous))  # the rules under the old name go
+    Path(data_root).mkdir(parents=True, exist_ok=True)
+    atomic_write(str(Path(data_root) / TABLE_FILE), options.table.encode() + b"\n")
     return NetworkManager(NetworkStore(Path(data_root) / "networks.db"), options,
                           dns=DnsService(options.resolv_conf))
 
@@ -55,8 +70,13 @@ def cleanup(data_root, exec_root) -> None:  # type: ignore[no-untyped-def]
     them across restarts (live restore)."""
     from pathlib import Path
 
+    from dataclasses import replace
+
     path = Path(data_root) / "networks.db"
     options = NetworkOptions.for_exec_root(Path(exec_root))
+    table = _table_in_use(Path(data_root))
+    if table:
+        options = replace(options, table=table)
     if not path.exists():
         return
     store = NetworkStore(path)
@@ -64,3 +84,10 @@ def cleanup(data_root, exec_root) -> None:  # type: ignore[no-untyped-def]
         NetworkManager(store, options).remove_all()
     finally:
         store.close()
+
+
+def _table_in_use(data_root):  # type: ignore[no-untyped-def]
+    try:
+        return (data_root / TABLE_FILE).read_text().strip()
+    except OSError:
+        return ""

@@ -60,6 +60,27 @@ def test_pools_bip_and_bridge_from_daemon_json(make_daemon) -> None:
     daemon.docker("network", "rm", "pooled")
 
 
+def nft_tables() -> set[str]:
+    out = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.startswith("table ")}
+
+
+def test_the_nftables_table_name_is_an_option(make_daemon) -> None:
+    first, second = f"estt-{os.urandom(2).hex()}", f"estu-{os.urandom(2).hex()}"
+    daemon: Estibad = make_daemon()
+    daemon.config_file.write_text(json.dumps({"nftables-table": first}))
+    daemon.start()
+    assert {first, f"{first}-nat"} <= nft_tables()
+    daemon.terminate()
+    daemon.config_file.write_text(json.dumps({"nftables-table": second}))
+    daemon.start()  # the rules under the old name go
+    tables = nft_tables()
+    assert {second, f"{second}-nat"} <= tables and not {first, f"{first}-nat"} & tables
+    daemon.kill()
+    daemon.reap()  # the fixture's clean-up finds the table by the name in use
+    assert not {second, f"{second}-nat"} & nft_tables()
+
+
 def test_a_bad_network_setting_stops_the_daemon_with_one_line(make_daemon) -> None:
     daemon: Estibad = make_daemon()
     daemon.config_file.write_text(json.dumps({"bip": "10.232.7.0/24"}))

@@ -47,8 +47,9 @@ def test_file_values_are_read_with_dockerd_names(tmp_path: Path) -> None:
 
 def test_network_settings_are_read_with_dockerd_names(tmp_path: Path) -> None:
     path = write(tmp_path, {"default-address-pools": [{"base": "10.10.0.0/16", "size": 24}],
-                            "bip": "10.99.0.1/24", "bridge": "est0"})
+                            "bip": "10.99.0.1/24", "bridge": "est0", "nftables-table": "est-t"})
     config = load_config(path)
+    assert config.nftables_table == "est-t"
     assert config.default_address_pools == (("10.10.0.0/16", 24),)
     assert (config.bip, config.bridge) == ("10.99.0.1/24", "est0")
     flagged = parse_args(["--bip", "10.98.0.1/24", "-b", "est1"]).overrides
@@ -80,6 +81,7 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
         ('{"bip": "172.30.0.0/24"}', "invalid bip"),
         ('{"bip": "300.1.1.1/24"}', "invalid bip"),
         ('{"bridge": "a-name-far-too-long-for-linux"}', "invalid bridge"),
+        ('{"nftables-table": "Bad Name"}', "invalid nftables-table"),
     ],
 )
 def test_bad_files_are_one_clear_error(tmp_path: Path, text: str, fragment: str) -> None:
