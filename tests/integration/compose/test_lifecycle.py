@@ -190,3 +190,35 @@ def test_attached_up_pads_prefixes_to_the_longest_name_from_the_start(compose):
     assert "init-1         | init done\n" in result.stdout, result.stdout
     assert "application-1  | app done\n" in result.stdout, result.stdout
     assert "init-1 exited with code 0" in result.stdout
+
+
+def test_attached_up_follows_a_container_its_restart_policy_starts_again(compose):
+    # Each run's log stream ends when it exits; compose reports the exit and follows the
+    # restarted container, however fast the restart policy brings it back.
+    app = compose("""
+        services:
+          flappy:
+            image: busybox
+            restart: always
+            command: sh -c 'n=$$(cat /n 2>/dev/null || echo 0); n=$$((n + 1)); echo $$n > /n; echo run $$n; exit 3'
+    """)
+    process = app.popen("up", "--no-color")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None
+            document = json.loads(app.run("ps", "-a", "--format", "json").stdout or "[]")
+            if document and app.client().get(f"/containers/{document[0]['ID']}/json")["RestartCount"] >= 3:
+                break
+            time.sleep(0.2)
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    runs = re.findall(r"^flappy-1 +\| run \d+$", out, re.M)
+    exits = re.findall(r"^flappy-1 exited with code 3$", out, re.M)
+    assert len(runs) >= 3 and len(exits) >= 3, out
+    assert runs == [f"flappy-1  | run {n}" for n in range(1, len(runs) + 1)], "each run once, in order"

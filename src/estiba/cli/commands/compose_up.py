@@ -6,6 +6,8 @@ stream every container's prefixed logs until they all exit, one exits
 from __future__ import annotations
 
 import argparse
+import contextlib
+import queue
 import threading
 import time
 
@@ -14,6 +16,8 @@ from estiba.errors import EstibaError, InvalidArgument, NotFound
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from estiba.compose.engine import ConvergeOptions, Engine
 
 POLL_SECONDS = 0.3
@@ -176,9 +180,15 @@ class Attached:
         self._watcher: threading.Thread | None = None
         self._adding = threading.Event()
         self._followed: set[str] = set()
+        # The project's container die/start events, read by a thread from `begin` on: a
+        # container that a restart policy starts again within a poll is still seen to have
+        # exited, and is followed again (its log stream ends at each exit).
+        self._events: queue.Queue[dict] = queue.Queue()
+        self._event_stream: Any = None
 
     def begin(self) -> None:
         """Follow the containers as they appear (created, recreated) while `up` runs."""
+        self._watch_events()
 
         def keep_adding() -> None:
             while not self._adding.is_set():
@@ -198,39 +208,100 @@ class Attached:
         except EstibaError:
             pass
 
+    def _watch_events(self) -> None:
+        import json
+
+        from estiba.cli.client import iter_json
+        from estiba.compose import labels as L
+
+        filters = {"type": ["container"], "event": ["die", "start"],
+                   "label": [f"{L.PROJECT}={self.eng.project.name}", f"{L.ONEOFF}=False"]}
+        try:
+            self._event_stream = self.eng.client.open(
+                "GET", "/events", {"filters": json.dumps(filters), "since": f"{time.time():.9f}"}
+            )
+        except EstibaError:
+            return  # exits are still seen by polling
+
+        def read() -> None:
+            try:
+                for event in iter_json(self._event_stream):
+                    self._events.put(event)
+            except (EstibaError, OSError, ValueError):
+                pass  # closed by `end`, or the daemon went away: polling goes on
+
+        threading.Thread(target=read, name="compose-events", daemon=True).start()
+
+    def _exited(self, container_id: str, reported: set[str]) -> int | None:
+        """Report a container's exit once (after its last lines): its code."""
+        if container_id in reported:
+            return None
+        reported.add(container_id)
+        try:
+            document = self.eng.client.get(f"/containers/{container_id}/json")
+        except EstibaError:
+            return None
+        self.printer.wait_for(container_id, timeout=2)  # its last lines before its exit line
+        code = int((document.get("State") or {}).get("ExitCode") or 0)
+        if "die" in self._last_action.get(container_id, ""):
+            code = self._last_code.get(container_id, code)
+        self._line(f"{_display(document)} exited with code {code}")
+        return code
+
     def run(self, services: list[str]) -> int:
         """Until every attached container exited (0, or --exit-code-from's code), or, with
-        --abort-on-container-exit, the first one did: then the project is stopped."""
+        --abort-on-container-exit, the first one did: then the project is stopped. A
+        container its restart policy starts again is followed again."""
         args = self.args
         self._adding.set()
         if self._watcher is not None:
             self._watcher.join()
         self._add_running()
         reported: set[str] = set()
+        self._last_action: dict[str, str] = {}
+        self._last_code: dict[str, int] = {}
+        wanted = set(self.services)
         exit_code = 0
         while True:
+            exits: list[tuple[str, int | None]] = []
+            try:
+                event = self._events.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                event = None
+            while event is not None:
+                actor = event.get("Actor") or {}
+                ident, attributes = actor.get("ID", ""), actor.get("Attributes") or {}
+                if attributes.get("com.docker.compose.service") in wanted and ident:
+                    action = event.get("Action") or event.get("status") or ""
+                    self._last_action[ident] = action
+                    if action == "die":
+                        self._last_code[ident] = int(attributes.get("exitCode") or 0)
+                        exits.append((ident, self._last_code[ident]))
+                    elif action == "start" and ident in reported:
+                        reported.discard(ident)  # restarted by its restart policy
+                        self.printer.add({"Id": ident, "Names": ["/" + attributes.get("name", ident[:12])],
+                                          "Labels": attributes})
+                try:
+                    event = self._events.get_nowait()
+                except queue.Empty:
+                    event = None
             containers = self.eng.containers(self.services)
-            for container in containers:
-                if container.get("State") == "running" and container["Id"] in reported:
-                    reported.discard(container["Id"])  # restarted (its restart policy)
-                    self.printer.add(container)
+            for container in containers:  # exits the events did not bring (no stream)
                 if container.get("State") in ("exited", "dead") and container["Id"] not in reported:
-                    reported.add(container["Id"])
-                    code = self._exit_code(container)
-                    # its last lines before its exit line (its stream ends just after it exits)
-                    self.printer.wait_for(container["Id"], timeout=2)
-                    self._line(f"{_display(container)} exited with code {code}")
-                    if args.abort_on_container_exit and (
-                        not args.exit_code_from or _service(container) == args.exit_code_from
-                    ):
-                        return self._abort(services, code)
+                    exits.append((container["Id"], None))
+            for ident, _ in exits:
+                code = self._exited(ident, reported)
+                if code is None:
+                    continue
+                service = next((_service(c) for c in containers if c["Id"] == ident), "")
+                if args.abort_on_container_exit and (not args.exit_code_from or service == args.exit_code_from):
+                    return self._abort(services, code)
             running = [c for c in containers if c.get("State") not in ("exited", "dead", "created")]
-            if not running:
+            if not running and self._events.empty():
                 if args.exit_code_from:
                     done = [c for c in containers if _service(c) == args.exit_code_from]
                     exit_code = self._exit_code(done[0]) if done else 0
                 return exit_code
-            time.sleep(POLL_SECONDS)
 
     def _abort(self, services: list[str], code: int) -> int:
         from estiba.compose.engine import Lifecycle
@@ -256,6 +327,9 @@ class Attached:
         self._adding.set()
         self.stop.set()
         self.printer.close()
+        if self._event_stream is not None:
+            with contextlib.suppress(OSError):
+                self._event_stream.close()
 
 
 def _display_names(eng: Engine, services: list[str], scale: dict[str, int]) -> list[str]:
