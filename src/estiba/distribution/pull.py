@@ -260,12 +260,32 @@ class Puller:
     ) -> None:
         """Layers are applied bottom first, each as soon as it and those below are in;
         a streamed layer (see _streamable) while it downloads."""
+        try:
+            await self._unpack_each(layers, diff_ids, downloads, fetched, undo, emit, streamed or {})
+        except BaseException:
+            # A download failed (or the pull was cancelled) while this waited for a layer
+            # below the streamed one: release the streamed download, which may be waiting
+            # for room in its pipe, or the task group would wait for it for ever.
+            for pipe in (streamed or {}).values():
+                pipe.abandon()
+            raise
+
+    async def _unpack_each(
+        self,
+        layers: Sequence[Descriptor],
+        diff_ids: Sequence[str],
+        downloads: dict[str, asyncio.Task[None]],
+        fetched: set[str],
+        undo: _Undo,
+        emit: Emit,
+        streamed: dict[str, Pipe],
+    ) -> None:
         from estiba.snapshots.unpack import chain_ids, unpack_image_layers
 
         chains = chain_ids(list(diff_ids))
         fetching = set(fetched)
         for index, layer in enumerate(layers):
-            pipe = (streamed or {}).pop(layer.digest, None)
+            pipe = streamed.pop(layer.digest, None)
             if pipe is not None and self.snapshotter is not None:
                 if await self._unpack_streamed(layer, diff_ids[: index + 1], layers[: index + 1],
                                                pipe, chains[index], undo, emit):

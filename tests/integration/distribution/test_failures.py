@@ -406,3 +406,28 @@ def test_a_streamed_layer_cut_short_is_resumed_and_unpacked_from_the_blob(store,
     assert "unpacking the blob" in caplog.text
     diff_ids = json.loads(registry.image.blobs[registry.image.config])["rootfs"]["diff_ids"]
     assert snapshot_names(snapshots) == chain_ids(diff_ids)
+
+
+@pytest.mark.timeout(120)
+def test_a_failed_lower_download_releases_the_streamed_one(store, snapshots) -> None:
+    # The lower layer's snapshot is here but not its blob (a bootstrapped base pulled as
+    # gzip): it downloads, and fails, while the layer above streams into a pipe that
+    # nobody reads yet; the pull must fail, not wait for that pipe for ever.
+    import gzip
+    import io
+
+    from estiba.snapshots.unpack import unpack_image_layers
+
+    registry = fake(make_image(layer_count=2, layer_size=12 << 20))
+    lower, upper = registry.image.layers
+    diff_ids = json.loads(registry.image.blobs[registry.image.config])["rootfs"]["diff_ids"]
+    tar = gzip.decompress(registry.image.blobs[lower])
+    unpack_image_layers(snapshots, [(diff_ids[0], lambda: io.BytesIO(tar))])
+    before = snapshot_names(snapshots)
+    registry.behaviour.corrupt.add(lower)
+    try:
+        with pytest.raises(InvalidArgument, match="digest mismatch"):
+            pull(store, registry, snapshotter=snapshots)
+    finally:
+        registry.stop()
+    assert snapshot_names(snapshots) == before and store.list() == []
