@@ -239,17 +239,6 @@ def run_rounds(builders: list[Builder], runs: int, warmup: int, keep: dict[str, 
     return samples, cached_steps
 
 
-def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, dict[str, float]]]:
-    table: dict[str, dict[str, dict[str, float]]] = {}
-    for metric, per_engine in samples.items():
-        table[metric] = {name: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
-                         for name, v in per_engine.items() if v}
-        reference = table[metric].get(REFERENCE, {}).get("median")
-        for cell in table[metric].values():
-            cell["ratio"] = cell["median"] / reference if reference else None
-    return table
-
-
 def goals(table: dict) -> list[tuple[str, str, bool | None]]:
     def med(metric: str, name: str) -> float | None:
         return table.get(metric, {}).get(name, {}).get("median")
@@ -348,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in _var_tmp() - var_tmp_before:
             if name.startswith("buildah"):
                 shutil.rmtree(Path("/var/tmp") / name, ignore_errors=True)
-    table = summarize(samples)
+    table = eng.spread_table(samples, REFERENCE)
     names = [b.name for b in builders]
     header, body = eng.spread_rows(table, names, METRICS, REFERENCE)
     print(f"build benchmark: {args.runs} rounds after {args.warmup} warm-up ({args.cached_repeat} cached rebuilds "

@@ -26,7 +26,6 @@ import argparse
 import os
 import shutil
 import signal
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -158,17 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         bench.cleanup()
-    table = {
-        metric: {name: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
-                 for name, v in per.items() if v}
-        for metric, per in samples.items()
-    }
     reference = "dockerd" if "dockerd" in names else names[0]
-    for metric in table.values():
-        base = metric.get(reference, {}).get("median")
-        for name, cell in metric.items():
-            if name != reference and base:
-                cell["ratio"] = cell["median"] / base
+    table = eng.spread_table(samples, reference)
     print(f"compose benchmark: {args.runs} rounds after {args.warmup} warm-up, {args.services} services, "
           f"median (min-max) seconds, xN = ratio to {reference}'s median")
     header, body = eng.spread_rows(table, names, METRICS, reference=reference, labels={"services": args.services})

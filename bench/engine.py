@@ -734,6 +734,20 @@ def engine_names(parser: argparse.ArgumentParser, text: str, known: Sequence[str
     return names
 
 
+def spread_table(samples: dict[str, dict[str, list[float]]], reference: str = REFERENCE
+                 ) -> dict[str, dict[str, dict[str, float]]]:
+    """metric -> engine -> median, min, max, n and the ratio to `reference`'s median, from
+    metric -> engine -> samples (what spread_rows lays out)."""
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for metric, per_engine in samples.items():
+        table[metric] = {name: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
+                         for name, v in per_engine.items() if v}
+        base = table[metric].get(reference, {}).get("median")
+        for cell in table[metric].values():
+            cell["ratio"] = cell["median"] / base if base else None
+    return table
+
+
 def spread_rows(table: dict, names: list[str], metrics: dict[str, str], reference: str = REFERENCE,
                 labels: dict | None = None) -> tuple[list[str], list[list[str]]]:
     """Table rows of `median (min-max) xratio` cells, one per metric (label formatted with

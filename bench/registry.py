@@ -45,7 +45,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tarfile
@@ -464,17 +463,6 @@ def cross_pulls(bench: RegistryBench, targets: list[Client], index: int, scratch
 # ---- report ---------------------------------------------------------------------------
 
 
-def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, dict[str, float]]]:
-    table: dict[str, dict[str, dict[str, float]]] = {}
-    for metric, per_engine in samples.items():
-        table[metric] = {name: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
-                         for name, v in per_engine.items() if v}
-        reference = table[metric].get(REFERENCE, {}).get("median")
-        for cell in table[metric].values():
-            cell["ratio"] = cell["median"] / reference if reference else None
-    return table
-
-
 def goals(table: dict) -> list[tuple[str, str, bool | None]]:
     out = []
     for metric, text, strict in (("pullgz_big", "pull (same gzip image) faster than dockerd", True),
@@ -559,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         bench.cleanup()
-    table = summarize(samples)
+    table = eb.spread_table(samples, REFERENCE)
     names = [c.name for c in targets]
     labels = {"big": args.big_mb, "layers": args.layers, "layer_mb": args.layer_mb}
     header, body = eb.spread_rows(table, names, METRICS, REFERENCE, labels)

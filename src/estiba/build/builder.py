@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from estiba.api.types import BuildOptions
 from estiba.build import instructions as ins
 from estiba.build.cache import BuildCache, step_key
 from estiba.build.context import BuildContext
@@ -35,24 +36,6 @@ PREDEFINED_ARGS = frozenset(
     {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
      "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """What `docker build` asks for, typed (the daemon's BuildBackend fills it from the
-    API's BuildOptions, with the RUN network resolved)."""
-
-    dockerfile: str = "Dockerfile"
-    tags: tuple[str, ...] = ()
-    build_args: Mapping[str, str | None] = field(default_factory=dict)
-    labels: Mapping[str, str] = field(default_factory=dict)
-    target: str = ""
-    no_cache: bool = False
-    pull: bool = False
-    quiet: bool = False
-    network_mode: str = "host"  # RUN's network until bridge networking is the default
-    extra_hosts: tuple[str, ...] = ()
-    platform: str = ""
 
 
 @dataclass(frozen=True)

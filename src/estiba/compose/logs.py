@@ -213,25 +213,9 @@ def _text(line: bytes) -> str:
     return line.rstrip(b"\r").decode("utf-8", errors="replace")
 
 
-def follow_logs(
-    client: Any,
-    containers: list[dict],
-    *,
-    out: TextIO,
-    err: TextIO | None = None,
-    follow: bool = True,
-    tail: str = "all",
-    timestamps: bool = False,
-    colour: bool = True,
-    prefix: bool = True,
-    since: str | None = None,
-    until: str | None = None,
-    stop: threading.Event | None = None,
-) -> None:
+def follow_logs(client: Any, containers: list[dict], **options: Any) -> None:
     """Print the containers' logs until every stream ends (all stopped, or no -f) or
-    `stop` is set."""
-    printer = LogPrinter(client, out=out, err=err, follow=follow, tail=tail,
-                         timestamps=timestamps, colour=colour, prefix=prefix, since=since,
-                         until=until, stop=stop)
+    `stop` is set; `options` are LogPrinter's (out, err, follow, tail, ...)."""
+    printer = LogPrinter(client, **options)
     printer.add(*containers)
     printer.wait()

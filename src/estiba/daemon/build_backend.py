@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +87,11 @@ class EngineBuilds:
         self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     async def build(self, context: AsyncIterator[bytes], options: BuildOptions) -> AsyncIterator[Progress]:
-        from estiba.build.builder import BuildOptions as Options
         from estiba.build.context import open_context
         from estiba.pipes import Pipe
 
         _check_tags(options.tags)
-        values = asdict(options)
-        values["network_mode"] = _network(options.network_mode, self.default_network)
-        build_options = Options(**values)
+        build_options = replace(options, network_mode=_network(options.network_mode, self.default_network))
         self.tmpdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Unpacked by a thread while the upload arrives, not spooled to disk first.
         pipe = Pipe()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from estiba.errors import Conflict, InvalidArgument
 from estiba.network.etcfiles import HOSTS_BASE as _HOSTS_BASE
-from estiba.network.etcfiles import hosts_file
+from estiba.network.etcfiles import added_hosts
 
 __all__ = ["ContainerPaths", "etc_files", "mount_rootfs", "remove_dirs", "unmount_rootfs", "write_etc_files"]
 
@@ -78,7 +78,7 @@ def etc_files(
     localhost entries and its own name, and the host's nameservers without the loopback
     ones, which would point into the container (Docker's fallback is Google's DNS).
     --add-host entries (name:ip) are appended in every mode, as libnetwork does."""
-    added = _added_hosts(extra_hosts)
+    added = added_hosts(extra_hosts)
     if network_mode == "host":
         hosts = host_hosts or _HOSTS_BASE
         if added and not hosts.endswith("\n"):
@@ -95,11 +95,6 @@ def etc_files(
         resolv += _FALLBACK_NAMESERVERS
     hosts = _HOSTS_BASE + added + f"127.0.1.1\t{hostname}\n"
     return {"hostname": hostname + "\n", "hosts": hosts, "resolv.conf": resolv}
-
-
-def _added_hosts(extra_hosts: Sequence[str]) -> str:
-    # hosts_file validates the entries and lays them out as on a container's network.
-    return hosts_file("", None, extra_hosts)[len(_HOSTS_BASE):] if extra_hosts else ""
 
 
 def read_host_file(path: str) -> str:

@@ -260,58 +260,47 @@ class Puller:
     ) -> None:
         """Layers are applied bottom first, each as soon as it and those below are in;
         a streamed layer (see _streamable) while it downloads."""
+        from estiba.snapshots.unpack import chain_ids, unpack_image_layers
+
+        streamed = streamed or {}
         try:
-            await self._unpack_each(layers, diff_ids, downloads, fetched, undo, emit, streamed or {})
+            chains = chain_ids(list(diff_ids))
+            fetching = set(fetched)
+            for index, layer in enumerate(layers):
+                pipe = streamed.pop(layer.digest, None)
+                if pipe is not None and self.snapshotter is not None:
+                    if await self._unpack_streamed(layer, diff_ids[: index + 1], layers[: index + 1],
+                                                   pipe, chains[index], undo, emit):
+                        await downloads[layer.digest]  # the blob verified and committed too
+                        emit(status("Pull complete", layer.digest))
+                        fetching.discard(layer.digest)
+                        continue
+                await downloads[layer.digest]
+                fetched = layer.digest in fetching
+                if self.snapshotter is None:
+                    if fetched:
+                        emit(status("Pull complete", layer.digest))
+                    continue
+                pairs = [
+                    (diff_id, _opener(self.content, below.digest))
+                    for diff_id, below in zip(diff_ids[: index + 1], layers[: index + 1])
+                ]
+                fresh = not await asyncio.to_thread(_has_snapshot, self.snapshotter, chains[index])
+                if fresh:
+                    emit(Progress(status="Extracting", id=short(layer.digest), current=0,
+                                  total=layer.size))  # fmt: skip
+                    undo.snapshots.append(chains[index])
+                    await settled(unpack_image_layers, self.snapshotter, pairs)
+                if fetched:
+                    emit(status("Pull complete", layer.digest))
+                fetching.discard(layer.digest)
         except BaseException:
             # A download failed (or the pull was cancelled) while this waited for a layer
             # below the streamed one: release the streamed download, which may be waiting
             # for room in its pipe, or the task group would wait for it for ever.
-            for pipe in (streamed or {}).values():
+            for pipe in streamed.values():
                 pipe.abandon()
             raise
-
-    async def _unpack_each(
-        self,
-        layers: Sequence[Descriptor],
-        diff_ids: Sequence[str],
-        downloads: dict[str, asyncio.Task[None]],
-        fetched: set[str],
-        undo: _Undo,
-        emit: Emit,
-        streamed: dict[str, Pipe],
-    ) -> None:
-        from estiba.snapshots.unpack import chain_ids, unpack_image_layers
-
-        chains = chain_ids(list(diff_ids))
-        fetching = set(fetched)
-        for index, layer in enumerate(layers):
-            pipe = streamed.pop(layer.digest, None)
-            if pipe is not None and self.snapshotter is not None:
-                if await self._unpack_streamed(layer, diff_ids[: index + 1], layers[: index + 1],
-                                               pipe, chains[index], undo, emit):
-                    await downloads[layer.digest]  # the blob verified and committed too
-                    emit(status("Pull complete", layer.digest))
-                    fetching.discard(layer.digest)
-                    continue
-            await downloads[layer.digest]
-            fetched = layer.digest in fetching
-            if self.snapshotter is None:
-                if fetched:
-                    emit(status("Pull complete", layer.digest))
-                continue
-            pairs = [
-                (diff_id, _opener(self.content, below.digest))
-                for diff_id, below in zip(diff_ids[: index + 1], layers[: index + 1])
-            ]
-            fresh = not await asyncio.to_thread(_has_snapshot, self.snapshotter, chains[index])
-            if fresh:
-                emit(Progress(status="Extracting", id=short(layer.digest), current=0,
-                              total=layer.size))  # fmt: skip
-                undo.snapshots.append(chains[index])
-                await settled(unpack_image_layers, self.snapshotter, pairs)
-            if fetched:
-                emit(status("Pull complete", layer.digest))
-            fetching.discard(layer.digest)
 
     async def _unpack_streamed(
         self, layer: Descriptor, diff_ids: Sequence[str], layers: Sequence[Descriptor], pipe: Pipe,

@@ -8,7 +8,7 @@ from ipaddress import IPv4Address
 
 from estiba.errors import InvalidArgument
 
-__all__ = ["hosts_file", "resolv_file"]
+__all__ = ["added_hosts", "hosts_file", "resolv_file"]
 
 HOSTS_BASE = (
     "127.0.0.1\tlocalhost\n"
@@ -24,14 +24,20 @@ FALLBACK_DNS = ("8.8.8.8", "8.8.4.4")  # dockerd's, when the host has only loopb
 def hosts_file(hostname: str, address: IPv4Address | None, extra_hosts: Sequence[str]) -> str:
     """localhost entries, --add-host ones (name:ip), then the container's own name on its
     first address."""
-    text = HOSTS_BASE
+    text = HOSTS_BASE + added_hosts(extra_hosts)
+    if address is not None:
+        text += f"{address}\t{hostname}\n"
+    return text
+
+
+def added_hosts(extra_hosts: Sequence[str]) -> str:
+    """The /etc/hosts lines of --add-host entries (name:ip), checked."""
+    text = ""
     for entry in extra_hosts:
         name, sep, ip = entry.partition(":")
         if not sep or not name or not ip:
             raise InvalidArgument(f"invalid add-host {entry!r}: use name:ip")
         text += f"{ip}\t{name}\n"
-    if address is not None:
-        text += f"{address}\t{hostname}\n"
     return text
 
 

@@ -80,7 +80,7 @@ def layer_from_upper(upper: str | os.PathLike[str]) -> io.BufferedReader:
     """An OCI layer tar (uncompressed) of an overlay upper directory, streamed as read:
     whiteout devices become `.wh.<name>` entries and opaque directories get a
     `.wh..wh..opq` entry. Hash it while storing it to get its diff_id."""
-    return tar_reader(guarded(_layer_chunks(Path(upper)), f"layer from {upper}"))
+    return tar_reader(guarded(layer_chunks(Path(upper)), f"layer from {upper}"))
 
 
 def export(root: str | os.PathLike[str]) -> io.BufferedReader:
@@ -88,9 +88,13 @@ def export(root: str | os.PathLike[str]) -> io.BufferedReader:
     return tar_reader(guarded(_export_chunks(Path(root)), f"export of {root}"))
 
 
-def _layer_chunks(upper: Path) -> Iterator[bytes]:
+def layer_chunks(upper: Path, hidden: frozenset[str] = frozenset()) -> Iterator[bytes]:
+    """The layer tar of `upper` block by block; the entries named in `hidden` (relative
+    paths) are left out when they are empty files or directories: mount points."""
     writer = TarWriter()
     for rel, path, st in walk(upper):
+        if rel in hidden and (stat.S_ISDIR(st.st_mode) or (stat.S_ISREG(st.st_mode) and st.st_size == 0)):
+            continue
         if is_whiteout(st):
             directory, _, name = rel.rpartition("/")
             marker = f"{directory}/{WHITEOUT_PREFIX}{name}" if directory else WHITEOUT_PREFIX + name
