@@ -2,7 +2,7 @@
 
 The file is JSON with dockerd's key names (`data-root`, `exec-root`, `hosts`, `group`,
 `default-runtime`, `log-level`, `registry-mirrors`, `insecure-registries`, and for
-networking `default-address-pools`, `bip`, `bridge`; plus estiba's own `nftables-table`);
+networking `default-address-pools`, `bip`, `bridge`, `mtu`; plus estiba's own `nftables-table`);
 an unknown key or a malformed value is an error, never silently ignored, so a typo cannot
 leave the daemon running with defaults.
 """
@@ -40,6 +40,9 @@ class DaemonConfig:
     bip: str = ""
     bridge: str = ""
     nftables_table: str = ""  # estiba's own key: our tables' name ("estiba", "estiba-<hex>")
+    # Of bridges and veths on networks without com.docker.network.driver.mtu; not Docker's
+    # 1500 (see estiba.network.model.DEFAULT_MTU).
+    mtu: int = 65535
 
     @property
     def socket(self) -> Path:
@@ -61,6 +64,7 @@ _FILE_KEYS = {
     "bip": "bip",
     "bridge": "bridge",
     "nftables-table": "nftables_table",
+    "mtu": "mtu",
 }
 _LIST_FIELDS = frozenset({"registry_mirrors", "insecure_registries"})
 
@@ -140,6 +144,11 @@ def _apply(config: DaemonConfig, values: Mapping[str, Any], where: str) -> Daemo
             continue
         if name in ("bip", "bridge", "nftables_table"):
             changes[name] = _network_setting(name, value, where)
+            continue
+        if name == "mtu":
+            from estiba.network.model import parse_mtu
+
+            changes[name] = parse_mtu(value, f"option mtu of {where}", digits=False)
             continue
         if not isinstance(value, str) or not value:
             raise InvalidArgument(f"invalid {name.replace('_', '-')} in {where}: {value!r}")

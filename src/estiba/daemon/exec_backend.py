@@ -86,47 +86,41 @@ class EngineExecs:
         return ExecConfig(**raw)
 
     async def start_exec(self, exec_id: str, options: ExecStartOptions) -> Session | None:
-        record = await asyncio.to_thread(self._get, exec_id)
-        if record.running or record.exit_code is not None:
-            raise Conflict(f"Error: Exec command {exec_id} has already run")
-        container = await self.containers._get(record.container_id)
-        if container.state.value != "running":
-            raise Conflict(f"Container {container.id} is not running")
-        config = self._config(record)
-        if options.tty:
-            config = ExecConfig(**{**asdict(config), "tty": True})
-        if options.console_size:
-            config = ExecConfig(**{**asdict(config), "console_size": options.console_size})
-        paths = self.containers.paths(container.id)
-        process = await asyncio.to_thread(self._process, str(paths.bundle), str(paths.rootfs), config)
+        await self.containers._restore()
+        # Each step is one hop to a worker thread: on this path (docker exec) a hop costs
+        # as much as the work in it.
+        container, config, process = await asyncio.to_thread(self._prepare_start, exec_id, options)
         client = self.containers.shim(container.id)
 
-        async def start(attach: AttachRequest | None) -> socket.socket | None:
+        def start_and_record(attach: AttachRequest | None) -> socket.socket | None:
             try:
-                pid, sock = await asyncio.to_thread(
-                    client.exec, exec_id, process, open_stdin=config.attach_stdin, stdin_once=True,
-                    attach=attach,
-                )
+                pid, sock = client.exec(exec_id, process, open_stdin=config.attach_stdin, stdin_once=True,
+                                        attach=attach)
             except Exception:
                 # dockerd's code for a command that could not be run; without an exit
                 # code the exec would read as never started.
                 with contextlib.suppress(EstibaError):
-                    await asyncio.to_thread(self.store.update_exec, exec_id, running=False, exit_code=126)
+                    self.store.update_exec(exec_id, running=False, exit_code=126)
                 raise
-            await asyncio.to_thread(self.store.update_exec, exec_id, running=True, pid=pid)
+            self.store.update_exec(exec_id, running=True, pid=pid)
+            return sock
+
+        async def start(attach: AttachRequest | None) -> socket.socket | None:
+            sock = await asyncio.to_thread(start_and_record, attach)
             self.containers._publish("exec_start: " + " ".join(config.cmd), container, execID=exec_id)
             return sock
 
-        async def record_exit(attached: bool) -> None:
+        def wait_and_record(timeout: float | None) -> int:
             try:
-                status = await in_daemon_thread(
-                    client.wait_exec, exec_id, EXIT_RECORD_TIMEOUT if attached else None
-                )
-                code = int(status.get("exit_code") or 0)
+                code = int(client.wait_exec(exec_id, timeout).get("exit_code") or 0)
             except EstibaError:
                 code = 126 if client.exec_status(exec_id) is None else 0
             with contextlib.suppress(EstibaError):
-                await asyncio.to_thread(self.store.update_exec, exec_id, running=False, exit_code=code)
+                self.store.update_exec(exec_id, running=False, exit_code=code)
+            return code
+
+        async def record_exit(attached: bool) -> None:
+            code = await in_daemon_thread(wait_and_record, EXIT_RECORD_TIMEOUT if attached else None)
             self.containers._publish("exec_die", container, execID=exec_id, exitCode=str(code))
 
         if options.detach:
@@ -146,6 +140,21 @@ class EngineExecs:
         # (docker-py) loses output that arrives in the same read as the headers.
         return StartOnFirstUse(start_attached, tty=config.tty, stdin=config.attach_stdin,
                                detach_keys=config.detach_keys)
+
+    def _prepare_start(self, exec_id: str, options: ExecStartOptions) -> tuple[Any, ExecConfig, dict[str, Any]]:
+        record = self._get(exec_id)
+        if record.running or record.exit_code is not None:
+            raise Conflict(f"Error: Exec command {exec_id} has already run")
+        container = self.store.get(record.container_id)
+        if container.state.value != "running":
+            raise Conflict(f"Container {container.id} is not running")
+        config = self._config(record)
+        if options.tty:
+            config = ExecConfig(**{**asdict(config), "tty": True})
+        if options.console_size:
+            config = ExecConfig(**{**asdict(config), "console_size": options.console_size})
+        paths = self.containers.paths(container.id)
+        return container, config, self._process(str(paths.bundle), str(paths.rootfs), config)
 
     def _get(self, exec_id: str) -> ExecRecord:
         try:

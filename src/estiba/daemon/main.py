@@ -43,7 +43,7 @@ _LOG_LEVELS = {
 class Invocation:
     config_file: Path
     config_file_given: bool
-    overrides: dict[str, str | None]
+    overrides: dict[str, str | int | None]
 
 
 def parse_args(argv: Sequence[str]) -> Invocation:
@@ -60,6 +60,7 @@ def parse_args(argv: Sequence[str]) -> Invocation:
     a("-l", "--log-level", default=None, help="debug, info, warn, error or fatal")
     a("--bip", default=None, help="the default bridge's address and prefix (172.30.0.1/24)")
     a("-b", "--bridge", default=None, help="the default bridge's device name (estiba0)")
+    a("--mtu", type=int, default=None, help="MTU of bridges and containers' interfaces (65535)")
     a("-v", "--version", action="version", version=f"estibad {__version__}")
     args = parser.parse_args(list(argv))
     overrides = {
@@ -71,6 +72,7 @@ def parse_args(argv: Sequence[str]) -> Invocation:
         "log_level": args.log_level,
         "bip": args.bip,
         "bridge": args.bridge,
+        "mtu": args.mtu,
     }
     given = args.config_file is not None
     return Invocation(Path(args.config_file or DEFAULT_CONFIG_FILE), given, overrides)
@@ -254,7 +256,8 @@ def _open_networks(config: DaemonConfig, containers: object, stack: contextlib.E
     from estiba.network import open_manager
 
     manager = open_manager(config.data_root, config.exec_root, pools=config.default_address_pools,
-                           bip=config.bip, bridge=config.bridge, table=config.nftables_table)
+                           bip=config.bip, bridge=config.bridge, table=config.nftables_table,
+                           mtu=config.mtu)
     stack.callback(manager.close)
     manager.links_of = partial(link_targets, containers)  # the DNS answers links' aliases
 

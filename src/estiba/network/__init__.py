@@ -32,9 +32,9 @@ __all__ = [
 TABLE_FILE = "networks.table"  # under the data root: the nftables table name in use
 
 
-def open_manager(data_root, exec_root, *, pools=(), bip="", bridge="", table="") -> NetworkManager:  # type: ignore[no-untyped-def]
+def open_manager(data_root, exec_root, *, pools=(), bip="", bridge="", table="", mtu=0) -> NetworkManager:  # type: ignore[no-untyped-def]
     """The manager of a daemon: its store under data_root, names from exec_root; daemon.json's
-    default-address-pools ((base, size) pairs), bip, bridge and nftables-table when given.
+    default-address-pools ((base, size) pairs), bip, bridge, nftables-table and mtu when given.
     The table name in use is kept beside the store, so that a renamed table's old rules go
     and `cleanup` finds the table."""
     from dataclasses import replace
@@ -52,6 +52,8 @@ def open_manager(data_root, exec_root, *, pools=(), bip="", bridge="", table="")
         options = replace(options, default_bridge=bridge)
     if table:
         options = replace(options, table=table)
+    if mtu:
+        options = replace(options, mtu=mtu)
     from estiba.fsutil import atomic_write
     from estiba.network import nft
 

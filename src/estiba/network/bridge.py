@@ -79,10 +79,11 @@ def link_names() -> set[str]:
 
 
 @off_loop
-def ensure_bridge(name: str, gateway: IPv4Interface, owner: str = "") -> None:
-    """The bridge `name` up, with the gateway address; route_localnet on so that DNAT of
-    127.0.0.1:port from the host can leave through it. `owner` (the daemon's exec root)
-    goes in the interface's alias, so that a later daemon can tell a dead one's leftovers."""
+def ensure_bridge(name: str, gateway: IPv4Interface, owner: str = "", *, mtu: int) -> None:
+    """The bridge `name` up, with the gateway address and `mtu`; route_localnet on so that
+    DNAT of 127.0.0.1:port from the host can leave through it. `owner` (the daemon's exec
+    root) goes in the interface's alias, so that a later daemon can tell a dead one's
+    leftovers."""
     try:
         with _ipr() as ipr:
             found = ipr.link_lookup(ifname=name)
@@ -99,7 +100,10 @@ def ensure_bridge(name: str, gateway: IPv4Interface, owner: str = "") -> None:
             if (str(gateway.ip), gateway.network.prefixlen) not in have:
                 ipr.addr("add", index=index, address=str(gateway.ip),
                          prefixlen=gateway.network.prefixlen)
-            ipr.link("set", index=index, state="up")
+            # Set, not given at "add": only a change of MTU marks it as chosen, and the
+            # kernel then stops resetting it to its smallest port's (1500 once the last
+            # port is gone). Set on an existing bridge too: the daemon's mtu may differ.
+            ipr.link("set", index=index, mtu=mtu, state="up")
     except Exception as exc:  # pyroute2's NetlinkError and friends
         raise _fault(f"cannot set up bridge {name}", exc) from exc
     _sysctl(f"net/ipv4/conf/{name}/route_localnet", "1")
@@ -246,11 +250,11 @@ def _inside(netns_path: Path, function: Callable[..., object], *args: object) ->
 @off_loop
 def attach_endpoint(
     netns_path: Path, *, bridge: str, veth: str, ifname: str, address: IPv4Interface,
-    mac: str, gateway: IPv4Address | None,
+    mac: str, gateway: IPv4Address | None, mtu: int,
 ) -> None:
-    """A veth pair: `veth` on the host, enslaved to `bridge`; its peer in the netns as
-    `ifname` with the MAC and address, up, and the default route via `gateway` (the
-    first network's only)."""
+    """A veth pair with the bridge's `mtu` on both ends: `veth` on the host, enslaved to
+    `bridge`; its peer in the netns as `ifname` with the MAC and address, up, and the
+    default route via `gateway` (the first network's only)."""
     peer = "vp" + veth[2:]
     try:
         fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
@@ -258,7 +262,8 @@ def attach_endpoint(
             with _ipr() as ipr:
                 # The peer is created straight in the namespace, so its name never
                 # clashes with a host interface.
-                ipr.link("add", ifname=veth, kind="veth", peer={"ifname": peer, "net_ns_fd": fd})
+                ipr.link("add", ifname=veth, kind="veth", mtu=mtu,
+                         peer={"ifname": peer, "net_ns_fd": fd, "mtu": mtu})
                 index = ipr.link_lookup(ifname=veth)[0]
                 master = ipr.link_lookup(ifname=bridge)[0]
                 ipr.link("set", index=index, master=master, state="up")

@@ -42,6 +42,7 @@ from estiba.network.ipam import choose_subnet, parse_network, subnet_config
 from estiba.network.model import (
     BRIDGE_NAME_OPTION,
     DEFAULT_NETWORK,
+    MTU_OPTION,
     PREDEFINED,
     ContainerNetworking,
     Endpoint,
@@ -49,6 +50,7 @@ from estiba.network.model import (
     Network,
     NetworkOptions,
     PortBinding,
+    parse_mtu,
 )
 from estiba.network.ports import PortReservations, parse_port_bindings
 from estiba.network.store import NetworkStore
@@ -147,6 +149,8 @@ class NetworkManager:
         if driver not in ("bridge", ""):
             raise NotFound(f"plugin \"{driver}\" not found", hint="estiba has the bridge driver")
         options = dict(options or {})
+        if MTU_OPTION in options:  # checked before anything is made
+            options[MTU_OPTION] = str(parse_mtu(options[MTU_OPTION], f"option {MTU_OPTION}"))
         with self._lock:
             with contextlib.suppress(NotFound):
                 if self.store.network(name).name == name:
@@ -196,7 +200,7 @@ class NetworkManager:
 
     def _bring_up(self, network: Network) -> None:
         self.kernel.ensure_bridge(network.bridge, IPv4Interface(f"{network.gateway}/{network.subnet.prefixlen}"),
-                                  self.options.owner)
+                                  self.options.owner, mtu=network.mtu(self.options.mtu))
         if network.dns and self.dns is not None:
             self.dns.serve(network.id, str(network.gateway), partial_names(self.store, network.id),
                            linked_names(self.store, network.id, lambda cid: self.links_of(cid)))
@@ -305,6 +309,7 @@ class NetworkManager:
             netns_path, bridge=network.bridge, veth=veth, ifname=f"eth{index}",
             address=IPv4Interface(f"{endpoint.ip}/{network.subnet.prefixlen}"), mac=endpoint.mac,
             gateway=network.gateway if default_route and not network.internal else None,
+            mtu=network.mtu(self.options.mtu),
         )
         undo.callback(self.kernel.delete_link, veth)
         return endpoint
@@ -510,7 +515,7 @@ class NetworkManager:
                      "com.docker.network.bridge.enable_icc": "true",
                      "com.docker.network.bridge.enable_ip_masquerade": "true",
                      "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-                     "com.docker.network.driver.mtu": "1500"},
+                     MTU_OPTION: str(self.options.mtu)},
                     self.options.default_bridge, skip_first=0,
                 )
             for network in self.store.networks():
@@ -567,22 +572,25 @@ class NetworkManager:
         self.nft_apply(self.render_rules())
 
     def _retire_changed_default(self) -> None:
-        """The default network as daemon.json now asks (bip, bridge): one made with other
-        settings goes, to be made again, unless containers are still on it (then it stays
-        until they are gone, and the log says so)."""
+        """The default network as daemon.json now asks (bip, bridge, mtu): one made with
+        other settings goes, to be made again, unless containers are still on it (then it
+        stays until they are gone, and the log says so: a bridge whose ports differ in MTU
+        drops the frames too big for the smaller one)."""
         try:
             network = self.store.network(DEFAULT_NETWORK)
         except NotFound:
             return
         bip = IPv4Interface(self.options.default_bip) if self.options.default_bip else None
-        changed = network.bridge != self.options.default_bridge or (
+        mtu = network.mtu(self.options.mtu)
+        changed = network.bridge != self.options.default_bridge or mtu != self.options.mtu or (
             bip is not None and (network.subnet != bip.network or network.gateway != bip.ip))
         if not changed:
             return
         if self.store.endpoints(network_id=network.id):
-            log.warning("the default network keeps %s on %s until its containers are gone "
-                        "(daemon.json asks for %s on %s)", network.subnet, network.bridge,
-                        bip.network if bip else "a pool's subnet", self.options.default_bridge)
+            log.warning("the default network keeps %s on %s with mtu %s until its containers are gone "
+                        "(daemon.json asks for %s on %s with mtu %s)", network.subnet, network.bridge, mtu,
+                        bip.network if bip else "a pool's subnet", self.options.default_bridge,
+                        self.options.mtu)
             return
         self._bring_down(network)
         self.store.remove_network(network.id)

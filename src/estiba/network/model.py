@@ -4,14 +4,18 @@ the daemon's network options and what a container's /etc files must say."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
+from estiba.errors import InvalidArgument
 from estiba.network.ipam import DEFAULT_POOLS, PoolSpec
 
 __all__ = [
     "BRIDGE_NAME_OPTION",
+    "DEFAULT_MTU",
+    "MTU_OPTION",
     "ContainerNetworking",
     "Endpoint",
     "EndpointRequest",
@@ -19,9 +23,16 @@ __all__ = [
     "NetworkOptions",
     "PortBinding",
     "mac_for",
+    "parse_mtu",
 ]
 
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
+MTU_OPTION = "com.docker.network.driver.mtu"
+# Not Docker's 1500: host<->container and container<->container traffic then takes a
+# loopback-like path (loopback's own MTU is 65536); TCP to the outside negotiates its MSS
+# per connection, so it is unaffected. daemon.json "mtu": 1500 gives Docker's figure.
+DEFAULT_MTU = 65535
+MIN_MTU, MAX_MTU = 68, 65535  # IPv4's minimum; the largest a bridge or veth takes
 DEFAULT_NETWORK = "bridge"
 PREDEFINED = ("bridge", "host", "none")
 
@@ -37,6 +48,7 @@ class NetworkOptions:
     pools: tuple[PoolSpec, ...] = DEFAULT_POOLS
     resolv_conf: Path = Path("/etc/resolv.conf")
     default_bip: str = ""  # the default bridge's gateway/prefix (daemon.json bip); "": a pool's
+    mtu: int = DEFAULT_MTU  # of bridges and veths on networks without their own MTU_OPTION
 
     @property
     def owner(self) -> str:
@@ -76,6 +88,17 @@ class Network:
     def dns(self) -> bool:
         """Docker resolves names on user-defined networks only."""
         return self.name != DEFAULT_NETWORK
+
+    def mtu(self, daemon_mtu: int) -> int:
+        """Its own MTU_OPTION, else the daemon's: the option is kept only when given, as
+        dockerd shows, so a network made without it follows the daemon's mtu across
+        restarts. A bad value (only a network made before create checked it can hold one)
+        falls back to the daemon's rather than keep the network down."""
+        given = self.options.get(MTU_OPTION)
+        try:
+            return parse_mtu(given, f"option {MTU_OPTION}") if given else daemon_mtu
+        except InvalidArgument:
+            return daemon_mtu
 
 
 @dataclass(frozen=True)
@@ -123,3 +146,16 @@ class ContainerNetworking:
 def mac_for(ip: IPv4Address) -> str:
     """Docker's MAC from the IP: 02:42 then the four bytes of the address."""
     return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
+
+
+def parse_mtu(value: object, where: str, *, digits: bool = True) -> int:
+    """An MTU from daemon.json (an int: `digits` False, as dockerd) or a network option
+    (a string of digits), in the range every bridge and veth accepts; else one line
+    naming `where`, the value and the range."""
+    number = value
+    if digits and isinstance(value, str) and value.isascii() and value.isdigit():
+        number = int(value)
+    if type(number) is not int or not MIN_MTU <= number <= MAX_MTU:
+        shown = f'"{value}"' if isinstance(value, str) else json.dumps(value)
+        raise InvalidArgument(f"invalid MTU {shown} in {where}: give a number from {MIN_MTU} to {MAX_MTU}")
+    return number

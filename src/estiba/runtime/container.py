@@ -146,7 +146,7 @@ def apply_rlimits(pid: int, process: Process) -> None:
             ) from exc
 
 
-def apply_oom_score_adj(pid: int, value: int | None) -> None:
+def apply_oom_score_adj(pid: int | str, value: int | None) -> None:
     if value is None:
         return
     try:

@@ -13,18 +13,20 @@ import os
 import socket
 from typing import NamedTuple
 
+from estiba import errors
 from estiba.errors import Conflict, InvalidArgument, NotFound, SystemFault
 from estiba.runtime import capabilities as caps
 from estiba.runtime import container
 from estiba.runtime import syscalls as sc
 from estiba.runtime.init import namespace_fds_of
 from estiba.runtime.run import SignalForwarder, wait_for_exit
-from estiba.runtime.spec import Process, parse_process, parse_spec
+from estiba.runtime.spec import Process, Spec, parse_process, parse_spec
 from estiba.runtime.state import (
     CREATED,
     DEFAULT_ROOT,
     PAUSED,
     RUNNING,
+    ContainerState,
     StateStore,
     atomic_write,
     status_of,
@@ -104,16 +106,7 @@ def exec_process(
 ) -> int:
     """Start a process in the container; waits and returns its exit code unless detached."""
     calls = calls or sc.Syscalls()
-    store = StateStore(root)
-    state = store.load(container_id)
-    # As runc: a created container takes processes too; a frozen one would freeze them.
-    status = status_of(store, state, frozen=lambda: container._frozen(state))
-    if status == PAUSED:
-        raise Conflict("cannot exec in a paused container", hint="resume it first")
-    if status not in (CREATED, RUNNING):
-        raise Conflict(f"cannot exec in a {status} container")
-    spec = parse_spec(state.config, state.bundle)
-    process = build_process(spec.process, options)
+    state, spec, process = _prepare(container_id, options, root)
     if process.terminal and console_socket is None and detach:
         raise InvalidArgument("cannot allocate a terminal for a detached process without --console-socket")
     masks = caps.masks(process.capabilities) if process.capabilities is not None else None
@@ -178,6 +171,130 @@ def exec_process(
         if master is not None:
             os.close(master)
     return container.exit_code(status)
+
+
+def _prepare(container_id: str, options: ExecOptions, root: str) -> tuple[ContainerState, Spec, Process]:
+    store = StateStore(root)
+    state = store.load(container_id)
+    # As runc: a created container takes processes too; a frozen one would freeze them.
+    status = status_of(store, state, frozen=lambda: container._frozen(state))
+    if status == PAUSED:
+        raise Conflict("cannot exec in a paused container", hint="resume it first")
+    if status not in (CREATED, RUNNING):
+        raise Conflict(f"cannot exec in a {status} container")
+    spec = parse_spec(state.config, state.bundle)
+    return state, spec, build_process(spec.process, options)
+
+
+def spawn(container_id: str, process_file: str, *, root: str, container_pid: int, stdio: tuple[int, int, int],
+          console_socket: str | None = None) -> int | None:
+    """`exec --detach` as a child of the caller: returns its pid, or None when it cannot be
+    done this way (a container with a user or time namespace of its own: the caller uses
+    `exec_process`).
+
+    For a caller that reaps the process itself and has a pid namespace to spare (the shim):
+    one fork, straight into the container's pid namespace, and the child prepares, joins
+    and execs on its own; no sync channel, no second process. The caller waits on a
+    close-on-exec pipe: EOF means the program runs, a line is the error (raised here as
+    its kind). The work happens in the child, so the caller's memory stays as it was.
+    """
+    for name in ("user", "time"):
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(f"/proc/{container_pid}/ns/{name}").st_ino != os.stat(f"/proc/self/ns/{name}").st_ino:
+                return None
+    calls = sc.Syscalls()
+    own = None
+    try:
+        theirs = os.open(f"/proc/{container_pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError as exc:
+        raise Conflict(f"cannot exec in container {container_id}: it is not running") from exc
+    try:
+        if os.fstat(theirs).st_ino != os.stat("/proc/self/ns/pid").st_ino:
+            own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            calls.setns(theirs, sc.CLONE_NEWPID)  # for our next child only
+    except BaseException:
+        if own is not None:
+            os.close(own)
+        raise
+    finally:
+        os.close(theirs)
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    try:
+        pid = os.fork()
+    except BaseException:
+        if own is not None:
+            container._restore_pid_namespace(calls, own)
+        raise
+    if pid == 0:
+        os.close(read_end)
+        # Never back into the caller's code from here: the child execs or exits.
+        _exec_in_child(container_id, process_file, root, stdio, console_socket, write_end)
+    if own is not None:
+        container._restore_pid_namespace(calls, own)
+    os.close(write_end)
+    try:
+        report = _read_all(read_end)
+    finally:
+        os.close(read_end)
+    if report:
+        container.kill_and_reap(pid)
+        error = json.loads(report)
+        kind = getattr(errors, error["kind"], SystemFault)
+        raise kind(error["message"], hint=error.get("hint"))
+    return pid
+
+
+def _exec_in_child(container_id: str, process_file: str, root: str, stdio: tuple[int, int, int],
+                   console_socket: str | None, report_fd: int) -> None:
+    """The child of `spawn`: never returns. What fails before the process is in the
+    container keeps its kind (not running, paused, a bad process file); what fails after
+    is a SystemFault with the runtime's one line, as `exec_process` reports it."""
+    from estiba.runtime import init
+
+    joined = False
+    try:
+        init.default_signals()
+        for fd, target in zip(stdio, (0, 1, 2)):
+            if fd != target:
+                os.dup2(fd, target)
+        calls = sc.Syscalls()
+        state, spec, process = _prepare(container_id, ExecOptions(process_file=process_file), root)
+        masks = caps.masks(process.capabilities) if process.capabilities is not None else None
+        container.load_manager(state).add(os.getpid())
+        console = None
+        if process.terminal:
+            from estiba.runtime.console import connect
+
+            console = connect(console_socket) if console_socket else None
+            if console is None:
+                raise InvalidArgument("cannot allocate a terminal for a detached process without a console socket")
+        joined = True
+        init.exec_forked(
+            init.InitContext(
+                calls=calls, channel=None, process=process, masks=masks, top_cap=caps.last_cap(),
+                seccomp=spec.linux.seccomp, console=console, join_fds=namespace_fds_of(state.pid),
+                seccomp_cache=container.seccomp_cache_dir(root), pid_namespace_ready=True,
+            ),
+            # Ourselves, by the names that mean the caller in any pid namespace (our pid
+            # here is the container's numbering; the host's /proc would read it otherwise).
+            lambda: (container.apply_rlimits(0, process),
+                     container.apply_oom_score_adj("self", process.oom_score_adj)),
+        )
+    except BaseException as exc:  # noqa: BLE001 - every failure goes to the caller
+        if isinstance(exc, errors.EstibaError) and not joined:
+            report = {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+        else:
+            report = {"kind": "SystemFault", "message": init.describe(exc), "hint": None}
+        with contextlib.suppress(OSError):
+            os.write(report_fd, json.dumps(report).encode())
+    os._exit(1)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _close_quietly(fd: int) -> None:

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from typing import NamedTuple
 
 from estiba.runtime import console, process, rootfs
@@ -48,8 +49,8 @@ class InitContext(NamedTuple):
     pid_namespace_ready: bool = False
 
 
-def child_main(ctx: InitContext) -> None:
-    """Entry point in the forked child; never returns."""
+def default_signals() -> None:
+    """Signals as a new program should find them, first thing in a forked child."""
     # Python ignores SIGPIPE and SIGXFSZ for itself; an ignored signal survives execve,
     # so the container's program would inherit that. Give it the defaults, as runc does.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -60,13 +61,18 @@ def child_main(ctx: InitContext) -> None:
                    signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT):
         signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+def child_main(ctx: InitContext) -> None:
+    """Entry point in the forked child; never returns."""
+    default_signals()
     try:
         if ctx.join_fds is None:
             _create_sequence(ctx)
         else:
             _exec_sequence(ctx)
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
-        message = _describe(exc)
+        message = describe(exc)
         try:
             ctx.channel.send(Msg.ERROR, message)
         except OSError:
@@ -75,7 +81,8 @@ def child_main(ctx: InitContext) -> None:
     os._exit(1)  # not reached: the sequences end in execve
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """An exception as the one line a runtime reports."""
     if isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror if ": " in exc.strerror else f"{exc.strerror}"
         if exc.filename and str(exc.filename) not in text:
@@ -222,34 +229,59 @@ def _create_sequence(ctx: InitContext) -> None:
 
 
 def _exec_sequence(ctx: InitContext) -> None:
-    calls = ctx.calls
     channel = ctx.channel
-    channel.expect(Msg.GO)
     # Before joining the container's mount namespace: the seccomp cache is the host's.
+    # Before GO too: reading it overlaps the parent's cgroup writes. But a fork into the
+    # pid namespace must wait, or the process it makes would miss the cgroups.
     seccomp_filter = _build_seccomp(ctx)
-    fds = ctx.join_fds
-    for ns_type in JOIN_ORDER:
-        if ns_type in fds:
-            if not (ns_type == "pid" and ctx.pid_namespace_ready):
-                calls.setns(fds[ns_type], NAMESPACE_FLAGS[ns_type])
-            os.close(fds[ns_type])
-            if ns_type == "user":
-                os.setresgid(0, 0, 0)
-                os.setresuid(0, 0, 0)
-    needs_fork = "pid" in fds or "time" in fds
-    _fork_into_pid_namespace(ctx, needs_fork and not ctx.pid_namespace_ready)
-    os.setsid()
-    if ctx.process.terminal:
-        console.setup(calls, ctx.console, ctx.process.console_size, mount_console=False)
-    elif ctx.console is not None:
-        ctx.console.close()
+    needs_fork = ("pid" in ctx.join_fds or "time" in ctx.join_fds) and not ctx.pid_namespace_ready
+    _join_namespaces(ctx)
+    if needs_fork:
+        channel.expect(Msg.GO)
+    _fork_into_pid_namespace(ctx, needs_fork)
+    if not needs_fork:
+        channel.expect(Msg.GO)
+    _own_session_and_terminal(ctx)
     channel.send(Msg.READY)
     channel.expect(Msg.CONTINUE)
     process.mark_fds_cloexec(3 + ctx.preserve_fds)
-    program, env = process.finalize(calls, ctx.process, ctx.masks, seccomp_filter, ctx.top_cap)
+    program, env = process.finalize(ctx.calls, ctx.process, ctx.masks, seccomp_filter, ctx.top_cap)
     channel.send(Msg.DONE)
     channel.close()
     process.exec_program(program, ctx.process, env)
+
+
+def exec_forked(ctx: InitContext, apply_limits: Callable[[], None]) -> None:
+    """The exec'd process's own set-up, without a sync channel: in a child its caller
+    forked straight into the container's pid namespace, which is already in the
+    container's cgroups (`apply_limits` has set rlimits and oom_score_adj on it). Never
+    returns: it execs, or raises to the caller's handler, which reports and exits."""
+    seccomp_filter = _build_seccomp(ctx)
+    apply_limits()  # from outside every namespace, as the parent would
+    _join_namespaces(ctx)
+    _own_session_and_terminal(ctx)
+    process.mark_fds_cloexec(3 + ctx.preserve_fds)
+    program, env = process.finalize(ctx.calls, ctx.process, ctx.masks, seccomp_filter, ctx.top_cap)
+    process.exec_program(program, ctx.process, env)
+
+
+def _join_namespaces(ctx: InitContext) -> None:
+    for ns_type in JOIN_ORDER:
+        if ns_type in ctx.join_fds:
+            if not (ns_type == "pid" and ctx.pid_namespace_ready):
+                ctx.calls.setns(ctx.join_fds[ns_type], NAMESPACE_FLAGS[ns_type])
+            os.close(ctx.join_fds[ns_type])
+            if ns_type == "user":
+                os.setresgid(0, 0, 0)
+                os.setresuid(0, 0, 0)
+
+
+def _own_session_and_terminal(ctx: InitContext) -> None:
+    os.setsid()
+    if ctx.process.terminal:
+        console.setup(ctx.calls, ctx.console, ctx.process.console_size, mount_console=False)
+    elif ctx.console is not None:
+        ctx.console.close()
 
 
 def _build_seccomp(ctx: InitContext):

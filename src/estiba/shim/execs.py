@@ -72,7 +72,9 @@ class ExecRunner:
                        stdin_once=args.get("stdin_once", False), log=None)
         try:
             child = io.open(monitor.spec.state_dir, statedir.exec_file(exec_id, "sock"))
-            pid = run_isolated(monitor.runtime.exec, process_file, pid_file, child)
+            pid = monitor.runtime.spawn_exec(process_file, child, monitor.main.pid)
+            if pid is None:
+                pid = run_isolated(monitor.runtime.exec, process_file, pid_file, child)
             io.adopt()
         except EstibaError as exc:
             io.close()

@@ -50,6 +50,9 @@ class ContainerRuntime(Protocol):
 
     def exec(self, process_file: str, pid_file: str, stdio: ChildStdio) -> int: ...
 
+    def spawn_exec(self, process_file: str, stdio: ChildStdio, container_pid: int) -> int | None:
+        """`exec` as a direct child of the shim, when the runtime can (None: it cannot)."""
+
     def oom_kill_count(self) -> int: ...
 
     def delete(self) -> None: ...
@@ -199,6 +202,17 @@ class LibraryRuntime:
 
         container.kill(self.id, sig, all_processes=all_processes, root=self.root)
 
+    def spawn_exec(self, process_file: str, stdio: ChildStdio, container_pid: int) -> int | None:
+        """The process as a child of this one (see estiba.runtime.execute.spawn), or None
+        when the container needs `exec` (which the shim then runs in a throwaway child)."""
+        from estiba.runtime.execute import spawn
+
+        try:
+            return spawn(self.id, process_file, root=self.root, container_pid=container_pid,
+                         stdio=(stdio.stdin, stdio.stdout, stdio.stderr), console_socket=stdio.console)
+        except Exception as exc:  # noqa: BLE001 - translated to our kinds at this edge
+            raise _fault("exec", exc) from exc
+
     def exec(self, process_file: str, pid_file: str, stdio: ChildStdio) -> int:
         from estiba.runtime.execute import ExecOptions, exec_process
 
@@ -283,6 +297,9 @@ class BinaryRuntime:
 
     def kill(self, sig: int, all_processes: bool = False) -> None:
         self._run("kill", *(["--all"] if all_processes else []), self.id, str(sig))
+
+    def spawn_exec(self, process_file: str, stdio: ChildStdio, container_pid: int) -> int | None:
+        return None  # a binary runtime's exec is its own process anyway
 
     def exec(self, process_file: str, pid_file: str, stdio: ChildStdio) -> int:
         console = ("--console-socket", stdio.console) if stdio.console else ()

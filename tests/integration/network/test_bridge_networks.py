@@ -4,6 +4,7 @@ reachability by address and by name, isolation, --internal, NAT, published ports
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import time
 from pathlib import Path
@@ -146,4 +147,40 @@ def test_an_admins_own_drop_wins_over_our_published_port(net: Manager, outside, 
 def test_a_bridge_name_of_an_existing_interface_is_refused(net: Manager):
     with pytest.raises(Conflict, match="already exists"):
         net.manager.create_network("hijack", options={"com.docker.network.bridge.name": "lo"})
+    assert [n.name for n in net.manager.networks()] == ["bridge"]
+
+
+def mtu_of(name: str) -> int:
+    return int(Path(f"/sys/class/net/{name}/mtu").read_text())
+
+
+def test_bridges_and_both_ends_of_each_veth_get_the_networks_mtu(net: Manager):
+    """65535 (the daemon's default) unless the network has its own com.docker.network.driver.mtu."""
+    plain = net.manager.create_network("plain")
+    jumbo = net.manager.create_network("jumbo", options={"com.docker.network.driver.mtu": "9000"})
+    result = net.manager.setup(A, net.netns(A), [EndpointRequest("bridge"), EndpointRequest("plain"),
+                                                 EndpointRequest("jumbo")], hostname="a")
+    default = net.manager.network("bridge")
+    assert [mtu_of(n.bridge) for n in (default, plain, jumbo)] == [65535, 65535, 9000]
+    assert [mtu_of(e.veth) for e in result.endpoints] == [65535, 65535, 9000]
+    # nsenter keeps the host's /sys: ask netlink inside.
+    inside = [json.loads(in_ns(net.netns(A), "ip", "-j", "link", "show", f"eth{i}").stdout)[0]["mtu"]
+              for i in range(3)]
+    assert inside == [65535, 65535, 9000]
+    # Still so once the daemon brings the bridges up again at its start, and once the last
+    # port is gone (the kernel keeps an MTU that was set, not one that was merely given).
+    net.manager.restore(running=lambda cid: True)
+    assert [mtu_of(n.bridge) for n in (default, plain, jumbo)] == [65535, 65535, 9000]
+    net.manager.teardown(A)
+    assert [mtu_of(n.bridge) for n in (default, plain, jumbo)] == [65535, 65535, 9000]
+
+
+def test_a_bad_mtu_option_makes_no_bridge(net: Manager):
+    from estiba.errors import InvalidArgument
+
+    before = (snapshot(net.options.netns_dir), links())
+    with pytest.raises(InvalidArgument, match='^invalid MTU "70000" in option com.docker.network.driver.mtu: '
+                                              "give a number from 68 to 65535$"):
+        net.manager.create_network("bad", options={"com.docker.network.driver.mtu": "70000"})
+    assert (snapshot(net.options.netns_dir), links()) == before
     assert [n.name for n in net.manager.networks()] == ["bridge"]

@@ -57,6 +57,29 @@ def test_network_settings_are_read_with_dockerd_names(tmp_path: Path) -> None:
     assert load_config(path, flagged).bridge == "est1"
 
 
+def test_mtu_is_a_number_from_the_file_or_the_flag_and_65535_by_default(tmp_path: Path) -> None:
+    assert DaemonConfig().mtu == 65535
+    path = write(tmp_path, {"mtu": 1500})
+    assert load_config(path).mtu == 1500
+    assert load_config(path, parse_args(["--mtu", "9000"]).overrides).mtu == 9000
+    assert parse_args([]).overrides["mtu"] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [('"1500"', '"1500"'), ("0", "0"), ("70000", "70000"), ("true", "true"),
+                         ("1500.5", "1500.5"), ("null", "null")],
+)
+def test_a_bad_mtu_is_one_line_with_the_option_the_value_and_the_range(
+    tmp_path: Path, value: str, shown: str
+) -> None:
+    path = write(tmp_path, f'{{"mtu": {value}}}')
+    with pytest.raises(InvalidArgument) as caught:
+        load_config(path)
+    assert str(caught.value) == f"invalid MTU {shown} in option mtu of {path}: give a number from 68 to 65535"
+    with pytest.raises(InvalidArgument, match="^invalid MTU 67 in option mtu of the command line: "):
+        load_config(None, {"mtu": 67})
+
+
 def test_flags_override_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, {"data-root": "/srv/a", "log-level": "debug"})
     config = load_config(path, {"data_root": "/srv/b", "log_level": None})

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from estiba.errors import Conflict, Forbidden, NotFound
+from estiba.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from estiba.network import EndpointRequest, NetworkManager, NetworkOptions, NetworkStore
+from estiba.network.model import MTU_OPTION, parse_mtu
 from estiba.network.ports import parse_port_bindings
 
 
@@ -20,9 +21,11 @@ class RecordingKernel:
         self.calls: list[tuple[str, object]] = []
         self.links: set[str] = set()
         self.netns: set[str] = set()
+        self.mtus: dict[str, int] = {}  # interface -> the MTU it was given
 
-    def ensure_bridge(self, name, gateway, owner=""):
+    def ensure_bridge(self, name, gateway, owner="", *, mtu):
         self.calls.append(("ensure_bridge", name))
+        self.mtus[name] = mtu
         self.links.add(name)
 
     def delete_bridge(self, name):
@@ -38,8 +41,9 @@ class RecordingKernel:
     def remove_netns(self, path):
         self.netns.discard(str(path))
 
-    def attach_endpoint(self, netns_path, *, bridge, veth, ifname, address, mac, gateway):
+    def attach_endpoint(self, netns_path, *, bridge, veth, ifname, address, mac, gateway, mtu):
         self.calls.append(("attach", (bridge, veth, ifname, str(address), mac, str(gateway))))
+        self.mtus[veth] = mtu
         self.links.add(veth)
 
 
@@ -196,3 +200,73 @@ def test_restore_removes_bridges_that_dead_daemons_left(tmp_path: Path):
     dead_table = NetworkOptions.for_exec_root(tmp_path / "dead").table
     assert any(f"delete table inet {dead_table}" in s for s in scripts)
     store.close()
+
+
+def _restarted(manager: NetworkManager, kernel: RecordingKernel, scripts: list[str], **changes) -> NetworkManager:
+    """The same store under a daemon started again with other options."""
+    from dataclasses import replace
+
+    again = NetworkManager(manager.store, replace(manager.options, **changes), kernel=kernel,
+                           nft_apply=scripts.append, routes=manager.routes)
+    again.restore(running=lambda cid: True)
+    return again
+
+
+def test_every_bridge_and_veth_gets_the_daemons_mtu_unless_the_network_has_its_own(made):
+    manager, kernel, _, tmp = made
+    assert manager.network("bridge").options[MTU_OPTION] == "65535"
+    plain = manager.create_network("plain")
+    jumbo = manager.create_network("jumbo", options={MTU_OPTION: "9000"})
+    assert MTU_OPTION not in plain.options  # dockerd shows only what was given
+    assert jumbo.options[MTU_OPTION] == "9000"
+    assert (kernel.mtus["estiba9"], kernel.mtus[plain.bridge], kernel.mtus[jumbo.bridge]) == (65535, 65535, 9000)
+    result = manager.setup("m" * 64, tmp / "netns" / "m",
+                           [EndpointRequest("bridge"), EndpointRequest("plain"), EndpointRequest("jumbo")],
+                           hostname="h")
+    assert [kernel.mtus[e.veth] for e in result.endpoints] == [65535, 65535, 9000]
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "67", "65536", "", "1500.0", "-1", " 1500", True])
+def test_a_bad_mtu_option_is_one_line_and_makes_nothing(made, value):
+    manager, kernel, scripts, _ = made
+    before = (list(kernel.calls), len(scripts), [n.name for n in manager.networks()])
+    with pytest.raises(InvalidArgument) as caught:
+        manager.create_network("bad", options={MTU_OPTION: value})
+    message = str(caught.value)
+    assert message.startswith("invalid MTU ") and "\n" not in message
+    assert message.endswith(f"in option {MTU_OPTION}: give a number from 68 to 65535")
+    assert (kernel.calls, len(scripts), [n.name for n in manager.networks()]) == before
+
+
+def test_the_bad_mtu_message_names_the_value_the_option_and_the_range(made):
+    with pytest.raises(InvalidArgument, match=f'^invalid MTU "abc" in option {MTU_OPTION}: '
+                                              "give a number from 68 to 65535$"):
+        made[0].create_network("bad", options={MTU_OPTION: "abc"})
+
+
+def test_a_daemon_mtu_change_remakes_an_empty_default_network_and_keeps_a_busy_one(made):
+    manager, kernel, scripts, tmp = made
+    manager.setup("p" * 64, tmp / "netns" / "p", [], hostname="h")
+    kept = _restarted(manager, kernel, scripts, mtu=1500)
+    assert kept.network("bridge").options[MTU_OPTION] == "65535" and kernel.mtus["estiba9"] == 65535
+    kept.teardown("p" * 64)
+    remade = _restarted(kept, kernel, scripts, mtu=1500)
+    assert remade.network("bridge").options[MTU_OPTION] == "1500" and kernel.mtus["estiba9"] == 1500
+    result = remade.setup("q" * 64, tmp / "netns" / "q", [], hostname="h")
+    assert kernel.mtus[result.endpoints[0].veth] == 1500
+
+
+def test_user_networks_without_their_own_mtu_follow_the_daemons(made):
+    manager, kernel, scripts, _ = made
+    plain = manager.create_network("plain")
+    jumbo = manager.create_network("jumbo", options={MTU_OPTION: "9000"})
+    _restarted(manager, kernel, scripts, mtu=1500)
+    assert (kernel.mtus[plain.bridge], kernel.mtus[jumbo.bridge]) == (1500, 9000)
+
+
+def test_parse_mtu_takes_ints_and_digit_strings_in_range():
+    assert parse_mtu(68, "x") == 68 and parse_mtu("65535", "x") == 65535
+    with pytest.raises(InvalidArgument, match='^invalid MTU "1500" in x: '):
+        parse_mtu("1500", "x", digits=False)  # daemon.json's mtu is a number, as dockerd's
+    with pytest.raises(InvalidArgument, match="^invalid MTU true in x: "):
+        parse_mtu(True, "x")

@@ -55,6 +55,9 @@ class HostProcessRuntime:
             args = json.load(handle)["args"]
         return spawn(args, stdio)
 
+    def spawn_exec(self, process_file: str, stdio: ChildStdio, container_pid: int) -> int | None:
+        return self.exec(process_file, "", stdio)  # a child of the monitor itself, as the runtime's
+
     def oom_kill_count(self) -> int:
         return 0
 
