@@ -717,18 +717,23 @@ class EngineContainers(ContainerOps, ContainerFiles):
         return await self._with_sizes(records, documents) if options.size else documents
 
     async def inspect_container(self, ref: str, *, size: bool) -> JSONObject:
-        record = await self._get(ref)
+        await self._restore()
+        record, document = await asyncio.to_thread(self._inspect, ref)  # one hop: docker exec asks first
+        return (await self._with_sizes([record], [document]))[0] if size else document
+
+    def _inspect(self, ref: str) -> tuple[ContainerRecord, JSONObject]:
+        record = self.store.get(ref)
         paths = self.paths(record.id)
         document = inspect_document(
             record, log_path=str(paths.log_path), resolv_conf=str(paths.etc_path("resolv.conf")),
             hostname_path=str(paths.etc_path("hostname")), hosts_path=str(paths.etc_path("hosts")),
             runtime=record.host_config.get("Runtime") or self.runtime_name,
         )
-        execs = await asyncio.to_thread(self.store.execs, record.id)
-        document["ExecIDs"] = [e.id for e in execs] or None
-        document["Mounts"] = await asyncio.to_thread(self._inspect_mounts, record.id)  # storage
-        document["NetworkSettings"] = await asyncio.to_thread(self.network.settings, record)
-        return (await self._with_sizes([record], [document]))[0] if size else document
+        # As dockerd: the execs not finished yet; ended ones stay inspectable by their id.
+        document["ExecIDs"] = [e.id for e in self.store.execs(record.id, unfinished=True)] or None
+        document["Mounts"] = self._inspect_mounts(record.id)  # storage
+        document["NetworkSettings"] = self.network.settings(record)
+        return record, document
 
     async def container_logs(self, ref: str, options: LogsOptions) -> Output:
         record = await self._get(ref)

@@ -63,17 +63,20 @@ class EngineExecs:
         self.store = containers.store
 
     async def create_exec(self, ref: str, config: ExecConfig) -> str:
-        record = await self.containers._get(ref)
-        if not config.cmd:
-            from estiba.errors import InvalidArgument
-
-            raise InvalidArgument("No exec command specified")
+        await self.containers._restore()
         exec_id = new_id()
-        stored = asdict(config)
-        await asyncio.to_thread(
-            self.store.add_exec,
-            ExecRecord(id=exec_id, container_id=record.id, created=rfc3339_now(), config=stored),
-        )
+
+        def add() -> Any:  # one worker hop for both
+            record = self.store.get(ref)
+            if not config.cmd:
+                from estiba.errors import InvalidArgument
+
+                raise InvalidArgument("No exec command specified")
+            self.store.add_exec(ExecRecord(id=exec_id, container_id=record.id, created=rfc3339_now(),
+                                           config=asdict(config)))
+            return record
+
+        record = await asyncio.to_thread(add)
         self.containers._publish("exec_create: " + " ".join(config.cmd), record, execID=exec_id)
         return exec_id
 

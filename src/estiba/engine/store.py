@@ -343,10 +343,14 @@ class StoreTransaction:
             )
         return updated
 
-    def execs(self, container_ref: str) -> list[ExecRecord]:
+    def execs(self, container_ref: str, *, unfinished: bool = False) -> list[ExecRecord]:
+        """The container's execs; `unfinished`: those without an exit code yet (created or
+        running), which is what dockerd's inspect lists as ExecIDs."""
         container_id = self.get(container_ref).id
         rows = self._db.execute(
-            "SELECT * FROM execs WHERE container_id = ? ORDER BY created, id", (container_id,)
+            "SELECT * FROM execs WHERE container_id = ?"
+            + (" AND exit_code IS NULL" if unfinished else "") + " ORDER BY created, id",
+            (container_id,),
         )
         return [_exec_record(r) for r in rows]
 
@@ -461,8 +465,8 @@ class ContainerStore:
     def update_exec(self, exec_id: str, **changes: Any) -> ExecRecord:
         return self._one("update_exec", exec_id, **changes)
 
-    def execs(self, container_ref: str) -> list[ExecRecord]:
-        return self._one("execs", container_ref)
+    def execs(self, container_ref: str, *, unfinished: bool = False) -> list[ExecRecord]:
+        return self._one("execs", container_ref, unfinished=unfinished)
 
     def remove_exec(self, exec_id: str) -> None:
         self._one("remove_exec", exec_id)

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import socket
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from estiba import errors
 from estiba.errors import Conflict, InvalidArgument, NotFound, SystemFault
@@ -20,7 +20,7 @@ from estiba.runtime import container
 from estiba.runtime import syscalls as sc
 from estiba.runtime.init import namespace_fds_of
 from estiba.runtime.run import SignalForwarder, wait_for_exit
-from estiba.runtime.spec import Process, Spec, parse_process, parse_spec
+from estiba.runtime.spec import Process, parse_process, parse_seccomp
 from estiba.runtime.state import (
     CREATED,
     DEFAULT_ROOT,
@@ -106,7 +106,7 @@ def exec_process(
 ) -> int:
     """Start a process in the container; waits and returns its exit code unless detached."""
     calls = calls or sc.Syscalls()
-    state, spec, process = _prepare(container_id, options, root)
+    state, seccomp, process = _prepare(container_id, options, root)
     if process.terminal and console_socket is None and detach:
         raise InvalidArgument("cannot allocate a terminal for a detached process without --console-socket")
     masks = caps.masks(process.capabilities) if process.capabilities is not None else None
@@ -136,7 +136,7 @@ def exec_process(
             calls=calls,
             process=process,
             masks=masks,
-            seccomp=spec.linux.seccomp,
+            seccomp=seccomp,
             console=console,
             manager=manager,
             join_fds=join_fds,
@@ -173,7 +173,10 @@ def exec_process(
     return container.exit_code(status)
 
 
-def _prepare(container_id: str, options: ExecOptions, root: str) -> tuple[ContainerState, Spec, Process]:
+def _prepare(container_id: str, options: ExecOptions, root: str) -> tuple[ContainerState, Any, Process]:
+    """The container's state, its seccomp config and the process to run. Only what exec
+    needs is read from the config (validated whole at create): a process file replaces
+    the container's process, and the whole spec's parse was a third of a spawn's work."""
     store = StateStore(root)
     state = store.load(container_id)
     # As runc: a created container takes processes too; a frozen one would freeze them.
@@ -182,8 +185,10 @@ def _prepare(container_id: str, options: ExecOptions, root: str) -> tuple[Contai
         raise Conflict("cannot exec in a paused container", hint="resume it first")
     if status not in (CREATED, RUNNING):
         raise Conflict(f"cannot exec in a {status} container")
-    spec = parse_spec(state.config, state.bundle)
-    return state, spec, build_process(spec.process, options)
+    base = None
+    if not options.process_file and state.config.get("process") is not None:
+        base = parse_process(state.config["process"])
+    return state, parse_seccomp(state.config.get("linux")), build_process(base, options)
 
 
 def spawn(container_id: str, process_file: str, *, root: str, container_pid: int, stdio: tuple[int, int, int],
@@ -258,7 +263,7 @@ def _exec_in_child(container_id: str, process_file: str, root: str, stdio: tuple
             if fd != target:
                 os.dup2(fd, target)
         calls = sc.Syscalls()
-        state, spec, process = _prepare(container_id, ExecOptions(process_file=process_file), root)
+        state, seccomp, process = _prepare(container_id, ExecOptions(process_file=process_file), root)
         masks = caps.masks(process.capabilities) if process.capabilities is not None else None
         container.load_manager(state).add(os.getpid())
         console = None
@@ -272,7 +277,7 @@ def _exec_in_child(container_id: str, process_file: str, root: str, stdio: tuple
         init.exec_forked(
             init.InitContext(
                 calls=calls, channel=None, process=process, masks=masks, top_cap=caps.last_cap(),
-                seccomp=spec.linux.seccomp, console=console, join_fds=namespace_fds_of(state.pid),
+                seccomp=seccomp, console=console, join_fds=namespace_fds_of(state.pid),
                 seccomp_cache=container.seccomp_cache_dir(root), pid_namespace_ready=True,
             ),
             # Ourselves, by the names that mean the caller in any pid namespace (our pid

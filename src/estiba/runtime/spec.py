@@ -393,11 +393,7 @@ def _parse_linux(raw: Any) -> Linux:
         from estiba.runtime.cgroups import Resources
 
         resources = Resources.from_spec(raw.get("resources"))
-    seccomp = None
-    if raw.get("seccomp") is not None:
-        from estiba.runtime.seccomp import SeccompConfig
-
-        seccomp = SeccompConfig.from_spec(raw.get("seccomp"), where="config.json: linux.seccomp")
+    seccomp = parse_seccomp(raw)
 
     return Linux(
         namespaces=tuple(namespaces),
@@ -429,6 +425,15 @@ _PROPAGATION_VALUES = {
 
 def propagation_flags(name: str) -> int:
     return _PROPAGATION_VALUES[name]
+
+
+def parse_seccomp(raw_linux: Any) -> Any:
+    """The SeccompConfig of a config.json's `linux` object, or None (exec needs no more)."""
+    if not isinstance(raw_linux, dict) or raw_linux.get("seccomp") is None:
+        return None
+    from estiba.runtime.seccomp import SeccompConfig
+
+    return SeccompConfig.from_spec(raw_linux["seccomp"], where="config.json: linux.seccomp")
 
 
 def parse_spec(raw: Any, bundle: str) -> Spec:

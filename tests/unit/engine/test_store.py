@@ -295,6 +295,25 @@ def test_exec_lifecycle_and_cascade(store: ContainerStore) -> None:
         store.get_exec(exec_id)
 
 
+def test_unfinished_execs_are_the_created_and_running_ones(store: ContainerStore, tmp_path: Path) -> None:
+    started(store, "web")
+    ids = [new_id() for _ in range(3)]
+    for exec_id in ids:
+        store.add_exec(ExecRecord(exec_id, "web", rfc3339_now()))
+    store.update_exec(ids[0], running=False, exit_code=0)  # ended
+    store.update_exec(ids[1], running=True, pid=42)  # running; ids[2] never started
+    assert {e.id for e in store.execs("web", unfinished=True)} == {ids[1], ids[2]}
+    assert len(store.execs("web")) == 3  # ended ones are still inspectable
+    # Committed without an fsync of their own, but committed: another connection sees them,
+    # and the store is back to durable commits for everything else.
+    other = ContainerStore(tmp_path / "db" / "containers.db")
+    try:
+        assert other.get_exec(ids[0]).exit_code == 0
+    finally:
+        other.close()
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
 def test_exec_needs_a_running_container(store: ContainerStore) -> None:
     added = store.add(record("web"))
     with pytest.raises(Conflict, match=f"Container {added.id} is not running"):
