@@ -256,6 +256,9 @@ def _exec_in_child(container_id: str, process_file: str, root: str, stdio: tuple
     is a SystemFault with the runtime's one line, as `exec_process` reports it."""
     from estiba.runtime import init
 
+    import gc
+
+    gc.disable()  # a collection would write to objects shared with the caller (copies of pages)
     joined = False
     try:
         init.default_signals()

@@ -6,8 +6,10 @@ Lifecycle, for both: `create(stdio)` -> container pid, with the process waiting 
 `oom_kill_count()` and finally `delete()`, which releases the cgroup and the state. The
 shim is a child subreaper, so the container's process (and an exec'd one) is the shim's
 to reap whichever runtime made it, and whichever process called the runtime: the shim
-makes these calls in throwaway children (`run_isolated`) to keep its own memory small. Failures are raised as estiba.errors kinds whose
-message is the runtime's own one line.
+makes these calls in throwaway children (`run_isolated`) to keep its own memory small; an
+exec with the built-in runtime is a fork of the shim that becomes the process itself
+(`spawn_exec`: the child does the runtime's work, so the shim's memory stays as it was).
+Failures are raised as estiba.errors kinds whose message is the runtime's own one line.
 """
 
 from __future__ import annotations
