@@ -8,6 +8,7 @@ first process, as runc does.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import socket
@@ -255,8 +256,6 @@ def _exec_in_child(container_id: str, process_file: str, root: str, stdio: tuple
     container keeps its kind (not running, paused, a bad process file); what fails after
     is a SystemFault with the runtime's one line, as `exec_process` reports it."""
     from estiba.runtime import init
-
-    import gc
 
     gc.disable()  # a collection would write to objects shared with the caller (copies of pages)
     joined = False
