@@ -563,15 +563,22 @@ def extra_networks(project: Project, service_name: str, number: int | None = Non
     ]
 
 
+def _own_resource(project: Project, kind: str, key: str, label: str) -> tuple[dict, dict[str, str]]:
+    """The top-level network or volume `key` (never an external one: compose only uses
+    those) and its labels with compose's own."""
+    entry = (project.config.get(f"{kind}s") or {}).get(key)
+    if entry is None:
+        raise NotFound(f"no such {kind} in the project: {key}")
+    if entry.get("external"):
+        raise InvalidArgument(f"{kind} {key} is external: create it yourself, compose only uses it")
+    labels = {str(k): str(v) for k, v in _label_dict(entry.get("labels")).items()}
+    labels.update({label: key, L.PROJECT: project.name, L.VERSION: L.COMPOSE_VERSION})
+    return entry, labels
+
+
 def network_body(project: Project, key: str) -> dict:
     """POST /networks/create for the top-level network `key` (never an external one)."""
-    network = (project.config.get("networks") or {}).get(key)
-    if network is None:
-        raise NotFound(f"no such network in the project: {key}")
-    if network.get("external"):
-        raise InvalidArgument(f"network {key} is external: create it yourself, compose only uses it")
-    labels = {str(k): str(v) for k, v in _label_dict(network.get("labels")).items()}
-    labels.update({L.NETWORK: key, L.PROJECT: project.name, L.VERSION: L.COMPOSE_VERSION})
+    network, labels = _own_resource(project, "network", key, L.NETWORK)
     body: dict[str, Any] = {
         "Name": _network_name(project, key),
         "CheckDuplicate": True,
@@ -601,13 +608,7 @@ def network_body(project: Project, key: str) -> dict:
 
 def volume_body(project: Project, key: str) -> dict:
     """POST /volumes/create for the top-level volume `key` (never an external one)."""
-    volume = (project.config.get("volumes") or {}).get(key)
-    if volume is None:
-        raise NotFound(f"no such volume in the project: {key}")
-    if volume.get("external"):
-        raise InvalidArgument(f"volume {key} is external: create it yourself, compose only uses it")
-    labels = {str(k): str(v) for k, v in _label_dict(volume.get("labels")).items()}
-    labels.update({L.VOLUME: key, L.PROJECT: project.name, L.VERSION: L.COMPOSE_VERSION})
+    volume, labels = _own_resource(project, "volume", key, L.VOLUME)
     return {
         "Name": volume.get("name") or f"{project.name}_{key}",
         "Driver": volume.get("driver") or "local",

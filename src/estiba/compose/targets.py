@@ -9,7 +9,7 @@ from typing import Any
 from estiba.compose import labels as L
 from estiba.errors import Conflict, EstibaError, NotFound
 
-__all__ = ["Scope", "scope", "service_container"]
+__all__ = ["Scope", "file_project", "scope", "service_container"]
 
 
 class Scope:
@@ -50,6 +50,15 @@ def scope(ctx: Any, services: list[str] | None = None) -> Scope:
     found = Scope(ctx.client, name, project)
     found.check_services(services)
     return found
+
+
+def file_project(ctx: Any, services: list[str] | None, verb: str) -> Any:
+    """The project's model for a command that needs its file (build, pull, push): with -p
+    alone there is nothing to `verb` from."""
+    project = scope(ctx, services).project
+    if project is None:
+        raise NotFound(f"no compose file to {verb} from", hint="run it in the project's directory or give -f")
+    return project
 
 
 def service_container(found: Scope, service: str, index: int | None = None) -> dict:

@@ -3,7 +3,7 @@ count, orphans are reported or removed."""
 
 from __future__ import annotations
 
-SERVE = "sh -c 'trap \"exit 0\" TERM; sleep 300 & wait'"
+from tests.integration.compose.services import SERVE
 
 
 def project(web_env: str = "one", extra: str = "") -> str:

@@ -3,6 +3,9 @@ service_completed_successfully, and a failing dependency fails `up` naming it.""
 
 from __future__ import annotations
 
+from tests.integration.compose.services import SERVE
+
+
 def events(app) -> list[dict]:
     """The project's container events so far (GET /events up to now)."""
     import json
@@ -15,9 +18,6 @@ def events(app) -> list[dict]:
         "filters": json.dumps({"type": ["container"], "label": [f"com.docker.compose.project={app.name}"]}),
     })  # fmt: skip
     return list(iter_json(response))
-
-
-SERVE = "sh -c 'trap \"exit 0\" TERM; sleep 300 & wait'"
 
 
 def test_service_started_starts_dependencies_first(compose):

@@ -8,7 +8,8 @@ import re
 import signal
 import time
 
-SERVE = "sh -c 'trap \"exit 0\" TERM; sleep 300 & wait'"
+from tests.integration.compose.services import SERVE
+
 
 PAIR = f"""
 services:

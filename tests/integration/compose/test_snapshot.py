@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 
-SERVE = "sh -c 'trap \"exit 0\" TERM; sleep 300 & wait'"
+from tests.integration.compose.services import SERVE
+
 
 PAIR = f"""
 services:

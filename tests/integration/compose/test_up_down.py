@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-# A command that stops at once on SIGTERM (busybox sh as PID 1 ignores it otherwise).
-SERVE = "sh -c 'trap \"exit 0\" TERM; sleep 300 & wait'"
+from tests.integration.compose.services import SERVE
 
 TWO_SERVICES = f"""
 services:

@@ -21,13 +21,9 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     from estiba.cli.commands.build import build_args
     from estiba.compose.engine.progress import Progress
     from estiba.compose.images import BuildOptions, build_service
-    from estiba.compose.targets import scope
+    from estiba.compose.targets import file_project
 
-    project = scope(ctx, args.services).project
-    if project is None:
-        from estiba.errors import NotFound
-
-        raise NotFound("no compose file to build from", hint="run it in the project's directory or give -f")
+    project = file_project(ctx, args.services, "build")
     options = BuildOptions(no_cache=args.no_cache, pull=args.pull, quiet=args.quiet,
                            build_args=build_args(args.build_arg, project.environment or {}))
     progress = Progress(ctx.stderr, quiet=args.quiet)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 from estiba.cli.base import Context, UsageError
 
@@ -28,6 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(ctx: Context, args: argparse.Namespace) -> int:
+    from estiba.cli.commands.exec import exit_code_of
     from estiba.cli.container_options import parse_env
     from estiba.cli.stdio import Session
     from estiba.compose.targets import scope, service_container
@@ -59,12 +59,7 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     session = Session(connection, tty=tty, stdin=True,
                       resize=lambda h, w: client.post(f"/exec/{exec_id}/resize", h=h, w=w))
     session.run()
-    deadline = time.monotonic() + 10
-    while True:
-        state = client.get(f"/exec/{exec_id}/json")
-        if not state.get("Running") or time.monotonic() > deadline:
-            return int(state.get("ExitCode") or 0)
-        time.sleep(0.02)
+    return exit_code_of(client, exec_id, 10)
 
 
 def _stdin_is_terminal() -> bool:

@@ -22,12 +22,10 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     from estiba.compose.engine.converge import select_services
     from estiba.compose.engine.progress import Progress
     from estiba.compose.images import image_id, pull_image
-    from estiba.compose.targets import scope
-    from estiba.errors import EstibaError, NotFound
+    from estiba.compose.targets import file_project
+    from estiba.errors import EstibaError
 
-    project = scope(ctx, args.services).project
-    if project is None:
-        raise NotFound("no compose file to pull from", hint="run it in the project's directory or give -f")
+    project = file_project(ctx, args.services, "pull")
     progress = Progress(ctx.stderr, quiet=args.quiet)
     failed: list[EstibaError] = []
     for name in select_services(project, args.services, with_dependencies=args.include_deps):

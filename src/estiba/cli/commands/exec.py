@@ -6,7 +6,7 @@ import argparse
 import time
 
 from estiba.cli.base import Context
-from estiba.cli.client import quote_ref
+from estiba.cli.client import Client, quote_ref
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +67,13 @@ def execute(ctx: Context, args: argparse.Namespace) -> int:
     )
     if session.run():
         return 0
-    deadline = time.monotonic() + 5
+    return exit_code_of(client, exec_id, 5)
+
+
+def exit_code_of(client: Client, exec_id: str, timeout: float) -> int:
+    """The exec's exit code once its stream has ended (waiting up to `timeout` for the
+    engine to have recorded it)."""
+    deadline = time.monotonic() + timeout
     while True:
         state = client.get(f"/exec/{exec_id}/json")
         if not state.get("Running") or time.monotonic() > deadline:

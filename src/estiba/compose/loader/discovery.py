@@ -30,29 +30,22 @@ def find_files(start_dir: str, warnings: list[str]) -> list[str]:
     """The default compose file (and its override) nearest `start_dir`, looking upward."""
     directory = os.path.abspath(start_dir)
     while True:
-        found = [name for name in DEFAULT_FILES if os.path.isfile(os.path.join(directory, name))]
-        if found:
-            if len(found) > 1:
-                warnings.append(
-                    f"Found multiple config files with supported names: "
-                    f"{', '.join(os.path.join(directory, n) for n in found)}. "
-                    f"Using {os.path.join(directory, found[0])}"
-                )
-            files = [os.path.join(directory, found[0])]
-            overrides = [n for n in OVERRIDE_FILES if os.path.isfile(os.path.join(directory, n))]
-            if overrides:
-                if len(overrides) > 1:
-                    warnings.append(
-                        f"Found multiple override files with supported names: "
-                        f"{', '.join(os.path.join(directory, n) for n in overrides)}. "
-                        f"Using {os.path.join(directory, overrides[0])}"
-                    )
-                files.append(os.path.join(directory, overrides[0]))
-            return files
+        main = _pick(directory, DEFAULT_FILES, "config", warnings)
+        if main:
+            override = _pick(directory, OVERRIDE_FILES, "override", warnings)
+            return [main, override] if override else [main]
         parent = os.path.dirname(directory)
         if parent == directory:
             raise InvalidArgument("no configuration file provided: not found")
         directory = parent
+
+
+def _pick(directory: str, names: tuple[str, ...], kind: str, warnings: list[str]) -> str:
+    """The first of `names` present in `directory` ("" for none), warning when several are."""
+    found = [os.path.join(directory, n) for n in names if os.path.isfile(os.path.join(directory, n))]
+    if len(found) > 1:
+        warnings.append(f"Found multiple {kind} files with supported names: {', '.join(found)}. Using {found[0]}")
+    return found[0] if found else ""
 
 
 def normalize_project_name(name: str) -> str:
